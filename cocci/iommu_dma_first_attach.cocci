@@ -94,10 +94,10 @@ expression group;
 
 int iommu_probe_device(struct device *dev)
 {
-  <...
+  <+...
 - __iommu_attach_device(group->default_domain, dev)
 + iommu_group_do_dma_first_attach(dev, group->default_domain)
-  ...>
+  ...+>
 }
 
 // iommu_group_add_device(): a device joining a group with a domain.
@@ -250,10 +250,10 @@ identifier dev, domain;
 
 int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
 {
-  <...
+  <+...
 - iommu_is_attach_deferred(dev)
 + dev->iommu && dev->iommu->attach_deferred
-  ...>
+  ...+>
 }
 
 // __iommu_detach_device(): detach is no longer blocked.
