@@ -47,29 +47,31 @@ def tidy(original: str, spatched: str) -> str:
     """
     if original == spatched:
         return spatched
-    lines, removed_runs = _mark_added(original, spatched)
+    old = original.splitlines()
+    lines, removed = _mark_added(old, spatched)
     for line in lines:
         if line.added:
             line.text = line.text.rstrip()
-    _restore_moved_code(lines, removed_runs)
+    _restore_moved_code(lines, old, removed)
     _align_added_members(lines)
     text = "\n".join(line.text for line in lines)
     return text + "\n" if spatched.endswith("\n") else text
 
 
-def _mark_added(original: str, spatched: str) -> tuple[list[_Line], list[list[str]]]:
-    old = original.splitlines()
+def _mark_added(old: list[str], spatched: str) -> tuple[list[_Line], list[int]]:
+    """The spatched lines, each marked added or not, and the indices of the
+    original lines spatch removed."""
     new = spatched.splitlines()
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     lines = [_Line(text, True) for text in new]
-    removed_runs: list[list[str]] = []
+    removed: list[int] = []
     for tag, old_lo, old_hi, new_lo, new_hi in matcher.get_opcodes():
         if tag == "equal":
             for index in range(new_lo, new_hi):
                 lines[index].added = False
         if tag in ("delete", "replace"):
-            removed_runs.append(old[old_lo:old_hi])
-    return lines, removed_runs
+            removed.extend(range(old_lo, old_hi))
+    return lines, removed
 
 
 def _code_key(text: str) -> str:
@@ -80,21 +82,22 @@ def _code_key(text: str) -> str:
 
 
 def _is_filler(text: str) -> bool:
-    """Blank or comment-only lines, which spatch drops from moved code."""
+    """Blank or comment lines, which spatch drops from code it moves.  Only
+    consulted where the line did not match as code, so a line starting with a
+    dereference is never taken for a comment."""
     stripped = text.strip()
-    return (
-        not stripped
-        or stripped.startswith(("/*", "*", "//"))
-        and _code_key(stripped.lstrip("*")) == ""
-    )
+    return not stripped or stripped.startswith(("/*", "*", "//"))
 
 
-def _restore_moved_code(lines: list[_Line], removed_runs: list[list[str]]) -> None:
+def _restore_moved_code(lines: list[_Line], old: list[str], removed: list[int]) -> None:
     """Give code that spatch moved (removed here, re-added there) its original text.
 
     A block of added lines that equals, line for line in code, a brace-balanced
-    block that spatch removed elsewhere is the same code moved; spatch re-printed
-    it without its blank lines and comments, so the removed text is put back.
+    block of the original whose first line spatch removed is the same code
+    moved; spatch re-printed it without its blank lines and comments, so the
+    original text is put back.  (The block's last lines may count as unchanged
+    in the line diff, e.g. a lone closing brace, so the walk goes on in the
+    original past the removed lines.)
     """
     index = 0
     while index < len(lines):
@@ -102,8 +105,8 @@ def _restore_moved_code(lines: list[_Line], removed_runs: list[list[str]]) -> No
             index += 1
             continue
         replacement = None
-        for run in removed_runs:
-            replacement = _match_moved_block(lines, index, run)
+        for old_start in removed:
+            replacement = _match_moved_block(lines, index, old, old_start)
             if replacement is not None:
                 break
         if replacement is None:
@@ -115,29 +118,29 @@ def _restore_moved_code(lines: list[_Line], removed_runs: list[list[str]]) -> No
 
 
 def _match_moved_block(
-    lines: list[_Line], start: int, run: list[str]
+    lines: list[_Line], start: int, old: list[str], old_start: int
 ) -> tuple[int, list[str]] | None:
-    first_key = _code_key(lines[start].text)
-    for run_start, text in enumerate(run):
-        if _code_key(text) != first_key:
-            continue
-        new_index, old_index, depth, opened = start, run_start, 0, False
-        while new_index < len(lines) and old_index < len(run) and lines[new_index].added:
-            new_key = _code_key(lines[new_index].text)
-            old_key = _code_key(run[old_index])
-            if new_key and new_key == old_key:
-                depth += new_key.count("{") - new_key.count("}")
-                opened = opened or "{" in new_key
-                new_index += 1
-                old_index += 1
-                if opened and depth == 0:
-                    return new_index - start, run[run_start:old_index]
-            elif _is_filler(run[old_index]):
-                old_index += 1
-            elif not new_key:
-                new_index += 1
-            else:
-                break
+    """(added lines consumed, original text) when the added block at start
+    is the original block at old_start re-printed."""
+    if _code_key(old[old_start]) != _code_key(lines[start].text):
+        return None
+    new_index, old_index, depth, opened = start, old_start, 0, False
+    while new_index < len(lines) and old_index < len(old) and lines[new_index].added:
+        new_key = _code_key(lines[new_index].text)
+        old_key = _code_key(old[old_index])
+        if new_key and new_key == old_key:
+            depth += new_key.count("{") - new_key.count("}")
+            opened = opened or "{" in new_key
+            new_index += 1
+            old_index += 1
+            if opened and depth == 0:
+                return new_index - start, old[old_start:old_index]
+        elif _is_filler(old[old_index]):
+            old_index += 1
+        elif not new_key:
+            new_index += 1
+        else:
+            break
     return None
 
 
