@@ -19,7 +19,7 @@
 ///
 // Confidence: High
 // Copyright: (C) 2026 The deferred-attach toolkit authors
-// Options: --no-includes --include-headers
+// Options: --no-includes --include-headers --max-width 100
 //
 
 virtual patch
@@ -106,24 +106,60 @@ expression domain;
 identifier dev, ret;
 @@
 
+(
 - if (domain && !iommu_is_attach_deferred(dev))
 + if (domain)
 - 	ret = __iommu_attach_device(domain, dev);
 + 	ret = iommu_group_do_dma_first_attach(dev, domain);
+|
+- if (domain && !iommu_is_attach_deferred(dev))
++ if (domain)
+  {
+  ...
+- 	ret = __iommu_attach_device(domain, dev);
++ 	ret = iommu_group_do_dma_first_attach(dev, domain);
+  ...
+  }
+)
 
 // bus_iommu_probe(): the per-device callback that skipped deferred devices
-// is replaced by the first-attach helper; its wrapper is renamed to match.
+// is replaced by the first-attach helper and its wrapper renamed to match.
+// A callback that carries code of its own (vendor trees) keeps it and calls
+// the first-attach helper instead.
 @dma_attach_callback depends on patch@
 identifier callback, dev, data, domain, ret;
 @@
 
 - static int callback(struct device *dev, void *data)
 - {
--   ...
--   if (!iommu_is_attach_deferred(dev))
-- 	ret = __iommu_attach_device(domain, dev);
--   ...
+- 	struct iommu_domain *domain = data;
+- 	int ret = 0;
+-
+- 	if (!iommu_is_attach_deferred(dev))
+- 		ret = __iommu_attach_device(domain, dev);
+-
+- 	return ret;
 - }
+
+@dma_attach_callback_with_extras depends on patch && !dma_attach_callback@
+identifier callback, dev, data, domain, ret;
+@@
+
+  static int callback(struct device *dev, void *data)
+  {
+  ...
+(
+- if (!iommu_is_attach_deferred(dev))
+- 	ret = __iommu_attach_device(domain, dev);
++ ret = iommu_group_do_dma_first_attach(dev, domain);
+|
+- if (!iommu_is_attach_deferred(dev)) {
+- 	ret = __iommu_attach_device(domain, dev);
+- }
++ ret = iommu_group_do_dma_first_attach(dev, domain);
+)
+  ...
+  }
 
 @dma_attach_wrapper depends on dma_attach_callback@
 identifier dma_attach_callback.callback, wrapper, group;
@@ -175,7 +211,7 @@ helper << deferred_helper.helper;
 if int(helper[0].line) < int(probe[0].line):
     cocci.include_match(False)
 
-@add_first_attach_helper depends on patch && !has_first_attach_helper && (probe_attaches_default_domain || group_add_attaches_domain || dma_attach_callback)@
+@add_first_attach_helper depends on patch && !has_first_attach_helper && (probe_attaches_default_domain || group_add_attaches_domain || dma_attach_callback || dma_attach_callback_with_extras)@
 identifier dev;
 @@
 
@@ -264,7 +300,13 @@ identifier domain, dev;
 static void __iommu_detach_device(struct iommu_domain *domain, struct device *dev)
 {
   ...
+(
 - if (iommu_is_attach_deferred(dev))
 - 	return;
+|
+- if (iommu_is_attach_deferred(dev)) {
+- 	return;
+- }
+)
   ...
 }
