@@ -107,12 +107,12 @@ identifier dev, ret;
 @@
 
 (
-- if (domain && !iommu_is_attach_deferred(dev))
+- if (domain && !iommu_is_attach_deferred(...))
 + if (domain)
 - 	ret = __iommu_attach_device(domain, dev);
 + 	ret = iommu_group_do_dma_first_attach(dev, domain);
 |
-- if (domain && !iommu_is_attach_deferred(dev))
+- if (domain && !iommu_is_attach_deferred(...))
 + if (domain)
   {
   ...
@@ -135,7 +135,7 @@ identifier callback, dev, data, domain, ret;
 - 	struct iommu_domain *domain = data;
 - 	int ret = 0;
 -
-- 	if (!iommu_is_attach_deferred(dev))
+- 	if (!iommu_is_attach_deferred(...))
 - 		ret = __iommu_attach_device(domain, dev);
 -
 - 	return ret;
@@ -149,11 +149,11 @@ identifier callback, dev, data, domain, ret;
   {
   ...
 (
-- if (!iommu_is_attach_deferred(dev))
+- if (!iommu_is_attach_deferred(...))
 - 	ret = __iommu_attach_device(domain, dev);
 + ret = iommu_group_do_dma_first_attach(dev, domain);
 |
-- if (!iommu_is_attach_deferred(dev)) {
+- if (!iommu_is_attach_deferred(...)) {
 - 	ret = __iommu_attach_device(domain, dev);
 - }
 + ret = iommu_group_do_dma_first_attach(dev, domain);
@@ -211,6 +211,37 @@ helper << deferred_helper.helper;
 if int(helper[0].line) < int(probe[0].line):
     cocci.include_match(False)
 
+// Does iommu_probe_device() hold the group mutex where it attaches the
+// default domain?  Not before upstream 556f99ac8866 (v5.17, also in 5.15.y):
+// there the new helper must not assert it.
+@probe_attach_locked depends on patch exists@
+identifier dev;
+expression group, ret;
+@@
+
+int iommu_probe_device(struct device *dev)
+{
+  ...
+  mutex_lock(&group->mutex);
+  ... when != mutex_unlock(&group->mutex);
+(
+  ret = __iommu_attach_device(group->default_domain, dev);
+|
+  ret = iommu_group_do_dma_first_attach(dev, group->default_domain);
+)
+  ...
+}
+
+@deferred_helper_two_args depends on patch@
+typedef bool;
+identifier domain, dev;
+@@
+
+static bool iommu_is_attach_deferred(struct iommu_domain *domain, struct device *dev)
+{
+  ...
+}
+
 @add_first_attach_helper depends on patch && !has_first_attach_helper && (probe_attaches_default_domain || group_add_attaches_domain || dma_attach_callback || dma_attach_callback_with_extras)@
 identifier dev;
 @@
@@ -233,6 +264,36 @@ identifier dev;
   {
   ...
   }
+
+// Before v5.18 the helper also takes the domain; keep the tree's signature.
+@first_attach_helper_two_args depends on add_first_attach_helper && deferred_helper_two_args@
+identifier dev, data, domain;
+@@
+
+static int iommu_group_do_dma_first_attach(struct device *dev, void *data)
+{
+  struct iommu_domain *domain = data;
+  ...
+- iommu_is_attach_deferred(dev)
++ iommu_is_attach_deferred(domain, dev)
+  ...
+}
+
+@first_attach_helper_unlocked_caller depends on add_first_attach_helper && probe_attaches_default_domain && !probe_attach_locked@
+identifier dev, data;
+@@
+
+static int iommu_group_do_dma_first_attach(struct device *dev, void *data)
+{
+  ...
+- lockdep_assert_held(&dev->iommu_group->mutex);
+  ...
+}
+
+@script:python depends on first_attach_helper_unlocked_caller@
+@@
+
+print("deferred-attach-note: iommu_probe_device() attaches the default domain without group->mutex (the tree predates upstream 556f99ac8866 \"iommu: Extend mutex lock scope in iommu_probe_device()\"), so iommu_group_do_dma_first_attach() is added without lockdep_assert_held(); its other callers hold the mutex")
 
 @move_deferred_helper depends on add_first_attach_helper && deferred_helper_below_probe@
 typedef bool;
@@ -282,14 +343,32 @@ static int __iommu_attach_device(struct iommu_domain *domain, struct device *dev
 // iommu_deferred_attach(): the DMA API reads the flag, not the op.
 @deferred_attach_reads_flag depends on patch@
 identifier dev, domain;
+expression ops;
 @@
 
 int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
 {
   <+...
-- iommu_is_attach_deferred(dev)
+(
+- iommu_is_attach_deferred(...)
 + dev->iommu && dev->iommu->attach_deferred
+|
+- ops->is_attach_deferred && ops->is_attach_deferred(...)
++ dev->iommu && dev->iommu->attach_deferred
+)
   ...+>
+}
+
+// v5.12 to v5.17 fetched the ops into a local just for that question.
+@deferred_attach_unused_ops depends on deferred_attach_reads_flag@
+identifier dev, domain, ops;
+expression E;
+@@
+
+int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
+{
+- const struct iommu_ops *ops = E;
+  ... when != ops
 }
 
 // __iommu_detach_device(): detach is no longer blocked.
@@ -301,10 +380,10 @@ static void __iommu_detach_device(struct iommu_domain *domain, struct device *de
 {
   ...
 (
-- if (iommu_is_attach_deferred(dev))
+- if (iommu_is_attach_deferred(...))
 - 	return;
 |
-- if (iommu_is_attach_deferred(dev)) {
+- if (iommu_is_attach_deferred(...)) {
 - 	return;
 - }
 )

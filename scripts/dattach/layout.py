@@ -52,7 +52,7 @@ def tidy(original: str, spatched: str) -> str:
     for line in lines:
         if line.added:
             line.text = line.text.rstrip()
-    _restore_moved_code(lines, old, removed)
+    _restore_moved_code(lines, old, _code_keys(old), removed)
     _align_added_members(lines)
     text = "\n".join(line.text for line in lines)
     return text + "\n" if spatched.endswith("\n") else text
@@ -81,15 +81,34 @@ def _code_key(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def _is_filler(text: str) -> bool:
-    """Blank or comment lines, which spatch drops from code it moves.  Only
-    consulted where the line did not match as code, so a line starting with a
-    dereference is never taken for a comment."""
-    stripped = text.strip()
-    return not stripped or stripped.startswith(("/*", "*", "//"))
+def _code_keys(texts: list[str]) -> list[str]:
+    """_code_key of each line, knowing which lines are inside a comment
+    that spans several lines."""
+    keys = []
+    in_comment = False
+    for text in texts:
+        code = ""
+        rest = text
+        while rest:
+            if in_comment:
+                end = rest.find("*/")
+                if end < 0:
+                    rest = ""
+                else:
+                    rest, in_comment = rest[end + 2 :], False
+            else:
+                begin = rest.find("/*")
+                if begin < 0:
+                    code, rest = code + rest, ""
+                else:
+                    code, rest, in_comment = code + rest[:begin], rest[begin + 2 :], True
+        keys.append(_code_key(code))
+    return keys
 
 
-def _restore_moved_code(lines: list[_Line], old: list[str], removed: list[int]) -> None:
+def _restore_moved_code(
+    lines: list[_Line], old: list[str], old_keys: list[str], removed: list[int]
+) -> None:
     """Give code that spatch moved (removed here, re-added there) its original text.
 
     A block of added lines that equals, line for line in code, a brace-balanced
@@ -106,7 +125,7 @@ def _restore_moved_code(lines: list[_Line], old: list[str], removed: list[int]) 
             continue
         replacement = None
         for old_start in removed:
-            replacement = _match_moved_block(lines, index, old, old_start)
+            replacement = _match_moved_block(lines, index, old, old_keys, old_start)
             if replacement is not None:
                 break
         if replacement is None:
@@ -118,30 +137,37 @@ def _restore_moved_code(lines: list[_Line], old: list[str], removed: list[int]) 
 
 
 def _match_moved_block(
-    lines: list[_Line], start: int, old: list[str], old_start: int
+    lines: list[_Line], start: int, old: list[str], old_keys: list[str], old_start: int
 ) -> tuple[int, list[str]] | None:
     """(added lines consumed, original text) when the added block at start
-    is the original block at old_start re-printed."""
-    if _code_key(old[old_start]) != _code_key(lines[start].text):
+    is the original block at old_start re-printed.
+
+    The two are compared as streams of code (comments and whitespace
+    dropped), so spatch joining a wrapped parameter list onto one line, or
+    dropping blank lines and comments, still counts as the same code.  The
+    block ends where both streams agree, at a line boundary, with their
+    braces balanced.
+    """
+    new_code = _code_key(lines[start].text)
+    old_code = old_keys[old_start]
+    if not old_code or not (new_code.startswith(old_code) or old_code.startswith(new_code)):
         return None
-    new_index, old_index, depth, opened = start, old_start, 0, False
-    while new_index < len(lines) and old_index < len(old) and lines[new_index].added:
-        new_key = _code_key(lines[new_index].text)
-        old_key = _code_key(old[old_index])
-        if new_key and new_key == old_key:
-            depth += new_key.count("{") - new_key.count("}")
-            opened = opened or "{" in new_key
-            new_index += 1
-            old_index += 1
-            if opened and depth == 0:
-                return new_index - start, old[old_start:old_index]
-        elif _is_filler(old[old_index]):
-            old_index += 1
-        elif not new_key:
+    new_index, old_index = start + 1, old_start + 1
+    while True:
+        if new_code == old_code and "{" in new_code and new_code.count("{") == new_code.count("}"):
+            return new_index - start, old[old_start:old_index]
+        if not (new_code.startswith(old_code) or old_code.startswith(new_code)):
+            return None
+        if len(new_code) <= len(old_code):
+            if new_index >= len(lines) or not lines[new_index].added:
+                return None
+            new_code += _code_key(lines[new_index].text)
             new_index += 1
         else:
-            break
-    return None
+            if old_index >= len(old):
+                return None
+            old_code += old_keys[old_index]
+            old_index += 1
 
 
 def _align_added_members(lines: list[_Line]) -> None:

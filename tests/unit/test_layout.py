@@ -70,6 +70,21 @@ class MovedCodeTest(unittest.TestCase):
         )
         self.assertEqual(tidy(self.BEFORE, spatched), expected)
 
+    def test_moved_function_with_wrapped_head_and_long_comment(self) -> None:
+        before = (
+            "int user(void)\n{\n\treturn 1;\n}\n\n"
+            "static bool helper(int x,\n\t\t   int z)\n{\n\t/*\n\t * why\n\t */\n\treturn x && z;\n}\n\nint tail;\n"
+        )
+        spatched = (
+            "static bool helper(int x, int z)\n{\n\treturn x && z;\n}\n\n"
+            "int user(void)\n{\n\treturn 1;\n}\n\nint tail;\n"
+        )
+        expected = (
+            "static bool helper(int x,\n\t\t   int z)\n{\n\t/*\n\t * why\n\t */\n\treturn x && z;\n}\n\n"
+            "int user(void)\n{\n\treturn 1;\n}\n\nint tail;\n"
+        )
+        self.assertEqual(tidy(before, spatched), expected)
+
     def test_new_code_that_was_not_moved_is_left_alone(self) -> None:
         spatched = self.BEFORE.replace("int tail;\n", "static int other(void)\n{\n\treturn 2;\n}\n\nint tail;\n")
         self.assertEqual(tidy(self.BEFORE, spatched), spatched)
