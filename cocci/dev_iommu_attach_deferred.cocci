@@ -17,13 +17,20 @@ virtual context
 virtual org
 virtual report
 
+// A hand backport may have spelled the member differently (bool, no
+// bit-field); any member of that name counts, so it is never added twice.
 @dev_iommu_has_flag@
 type T;
+symbol attach_deferred;
 @@
 
 struct dev_iommu {
   ...
+(
   T attach_deferred:1;
+|
+  T attach_deferred;
+)
   ...
 };
 

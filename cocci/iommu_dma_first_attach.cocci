@@ -340,6 +340,21 @@ static int __iommu_attach_device(struct iommu_domain *domain, struct device *dev
 + return 0;
 }
 
+// Vendor trees (e.g. Asahi's page-size check) already end the attach with
+// "if (ret) return ret; ... trace; return 0;": the flag is cleared where the
+// tracepoint fires, i.e. only when the whole attach succeeded.
+@attach_clears_flag_before_trace depends on patch && !attach_clears_flag@
+identifier domain, dev;
+@@
+
+static int __iommu_attach_device(struct iommu_domain *domain, struct device *dev)
+{
+  ... when != dev->iommu->attach_deferred = 0;
++ dev->iommu->attach_deferred = 0;
+  trace_attach_device_to_domain(dev);
+  return 0;
+}
+
 // iommu_deferred_attach(): the DMA API reads the flag, not the op.
 @deferred_attach_reads_flag depends on patch@
 identifier dev, domain;

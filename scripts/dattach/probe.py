@@ -1,0 +1,256 @@
+"""Find the few files that matter and read the tree's shape.
+
+A plain grep (git grep in a git checkout) over the key identifiers narrows a
+75,000-file tree to a handful of files in seconds, so spatch never has to
+scan the tree itself.  The shape is read from the texts of iommu.c and
+iommu.h alone, by `classify()`, so it can be tested on strings.
+"""
+
+import dataclasses
+import enum
+import re
+import subprocess
+from typing import Optional
+
+from dattach.errors import ToolError
+from dattach.tree import KernelTree
+
+IOMMU_C = 'drivers/iommu/iommu.c'
+IOMMU_H = 'include/linux/iommu.h'
+
+# Every file holding one of these may need converting.  `attach_deferred`
+# also finds `is_attach_deferred` and `iommu_is_attach_deferred`.
+KEY_IDENTIFIERS = ('is_attach_deferred', 'attach_deferred', 'struct dev_iommu',
+		   'iommu_group_do_dma_first_attach')
+
+# Functions upstream's change leaves without a call of the helper; a call
+# left there after conversion means spatch skipped the function.
+FUNCTIONS_WITHOUT_HELPER = ('__iommu_detach_device', 'iommu_deferred_attach')
+
+
+class Shape(enum.Enum):
+	ONE_ARG_HELPER = 'one-argument helper'
+	ALREADY_CONVERTED = 'already converted'
+	HALF_CONVERTED = 'half converted'
+	NOT_APPLICABLE = 'not applicable'
+	UNKNOWN = 'unknown shape'
+
+
+@dataclasses.dataclass(frozen=True)
+class Classification:
+	shape: Shape
+	reason: str		# why, in words a maintainer can act on
+
+	@property
+	def convertible(self) -> bool:
+		return self.shape is Shape.ONE_ARG_HELPER
+
+
+@dataclasses.dataclass(frozen=True)
+class Site:
+	"""A call that asks whether the attach is deferred."""
+	path: str		# relative to the tree
+	line: int		# 1-based
+	function: Optional[str]	# enclosing function, when there is one
+	callee: str		# iommu_is_attach_deferred, is_attach_deferred, ...
+	text: str		# the source line, stripped
+
+	def where(self) -> str:
+		func = f' ({self.function})' if self.function else ''
+		return f'{self.path}:{self.line}{func}'
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeResult:
+	tree: KernelTree
+	candidates: list[str]	# relative paths, sorted
+	sites: list[Site]
+	classification: Classification
+
+
+# --- kernel-style C, read by lines -------------------------------------------
+
+# A function head starts in column 0 (kernel style); the name is the last
+# identifier before the first parenthesis.
+_FUNC_HEAD = re.compile(r'^[A-Za-z_][^;{}()=#]*?\b([A-Za-z_]\w*)\s*\(')
+
+
+def function_spans(text: str) -> list[tuple[str, int, int]]:
+	"""(name, first line, last line) of each function definition, 1-based.
+
+	Kernel style puts a definition's opening and closing braces alone in
+	column 0, which a line scanner can rely on without parsing C."""
+	spans = []
+	candidate: Optional[tuple[str, int]] = None
+	current: Optional[tuple[str, int]] = None
+	for number, line in enumerate(text.splitlines(), 1):
+		if current is None:
+			head = _FUNC_HEAD.match(line)
+			if head:
+				candidate = (head.group(1), number)
+			elif line.startswith('{'):
+				if candidate is not None:
+					current = candidate
+			elif line.rstrip().endswith(';') and not line[:1].isspace():
+				candidate = None
+		elif line.startswith('}'):
+			spans.append((current[0], current[1], number))
+			current = candidate = None
+	return spans
+
+
+def function_at(spans: list[tuple[str, int, int]], line: int) -> Optional[str]:
+	for name, first, last in spans:
+		if first <= line <= last:
+			return name
+	return None
+
+
+def function_text(text: str, name: str) -> Optional[str]:
+	"""The lines of function `name`, head to closing brace."""
+	lines = text.splitlines()
+	for func, first, last in function_spans(text):
+		if func == name:
+			return '\n'.join(lines[first - 1:last])
+	return None
+
+
+# A call: the name followed by '(' on an indented line.  Definitions and
+# prototypes start in column 0, the op member reads `(*is_attach_deferred)(`.
+_CALL = re.compile(r'\b(\w*is_attach_deferred)\s*\(')
+
+
+def find_sites(path: str, text: str) -> list[Site]:
+	spans = function_spans(text)
+	sites = []
+	for number, line in enumerate(text.splitlines(), 1):
+		if not line[:1].isspace():
+			continue
+		for match in _CALL.finditer(line):
+			sites.append(Site(path=path, line=number,
+					  function=function_at(spans, number),
+					  callee=match.group(1), text=line.strip()))
+	return sites
+
+
+def struct_body(text: str, name: str) -> Optional[str]:
+	match = re.search(r'^struct\s+' + re.escape(name) + r'\s*\{(.*?)^\};',
+			  text, re.MULTILINE | re.DOTALL)
+	return match.group(1) if match else None
+
+
+# --- the shape ------------------------------------------------------------------
+
+_ONE_ARG_HELPER = re.compile(
+	r'^static\s+bool\s+iommu_is_attach_deferred\s*\(\s*struct\s+device\s*\*\s*\w+\s*\)',
+	re.MULTILINE)
+_TWO_ARG_HELPER = re.compile(
+	r'^static\s+bool\s+iommu_is_attach_deferred\s*\(\s*struct\s+iommu_domain\s*\*',
+	re.MULTILINE)
+_FLAG_MEMBER = re.compile(r'\battach_deferred\s*(:\s*\d+\s*)?;')
+_FIRST_ATTACH_DEF = re.compile(r'^static\s+int\s+iommu_group_do_dma_first_attach\s*\(',
+			       re.MULTILINE)
+
+
+def classify(iommu_c: Optional[str], iommu_h: Optional[str]) -> Classification:
+	"""The tree's shape, from the texts of drivers/iommu/iommu.c and
+	include/linux/iommu.h (None when the tree lacks the file)."""
+	if iommu_c is None or iommu_h is None:
+		missing = IOMMU_C if iommu_c is None else IOMMU_H
+		return Classification(Shape.NOT_APPLICABLE,
+				      f'no {missing}: not an IOMMU-capable tree')
+	dev_iommu = struct_body(iommu_h, 'dev_iommu')
+	if dev_iommu is None:
+		return Classification(
+			Shape.NOT_APPLICABLE,
+			'no struct dev_iommu in include/linux/iommu.h: needs v5.7 '
+			'and upstream bd421264ed30 ("iommu: Fix deferred domain '
+			'attachment") first')
+	has_member = bool(_FLAG_MEMBER.search(dev_iommu))
+	has_first_attach = bool(_FIRST_ATTACH_DEF.search(iommu_c))
+
+	# v6.5 onward: the flag is set once, in iommu_init_device().
+	init = function_text(iommu_c, 'iommu_init_device')
+	if has_member and init is not None and 'attach_deferred' in init:
+		return Classification(Shape.ALREADY_CONVERTED, 'already converted')
+
+	left = [site.where() for site in find_sites(IOMMU_C, iommu_c)
+		if site.callee == 'iommu_is_attach_deferred' and
+		site.function in FUNCTIONS_WITHOUT_HELPER]
+	# v6.3 and v6.4: flag, first-attach helper, and the checks gone.
+	if has_member and has_first_attach and not left:
+		return Classification(Shape.ALREADY_CONVERTED, 'already converted')
+
+	if _ONE_ARG_HELPER.search(iommu_c) and not has_member and not has_first_attach:
+		return Classification(Shape.ONE_ARG_HELPER, 'one-argument helper')
+
+	if has_member or has_first_attach:
+		done = []
+		if has_member:
+			done.append('struct dev_iommu has attach_deferred')
+		if has_first_attach:
+			done.append('iommu.c has iommu_group_do_dma_first_attach()')
+		todo = (f'; still asks the op at {", ".join(left)}' if left else '')
+		return Classification(
+			Shape.HALF_CONVERTED,
+			f'half converted ({" and ".join(done)}{todo}): '
+			'finishing a partial backport is not supported yet')
+	if _TWO_ARG_HELPER.search(iommu_c):
+		return Classification(
+			Shape.UNKNOWN,
+			'two-argument iommu_is_attach_deferred() (v5.7 to v5.17): '
+			'not supported yet')
+	return Classification(
+		Shape.UNKNOWN,
+		'struct dev_iommu but no static bool iommu_is_attach_deferred'
+		'(struct device *) in drivers/iommu/iommu.c: unknown shape')
+
+
+# --- the files ---------------------------------------------------------------------
+
+def _is_git_toplevel(tree: KernelTree) -> bool:
+	try:
+		out = subprocess.run(['git', '-C', str(tree.path), 'rev-parse',
+				      '--show-toplevel'],
+				     capture_output=True, text=True, check=False)
+	except FileNotFoundError:
+		return False
+	return out.returncode == 0 and out.stdout.strip() == str(tree.path)
+
+
+def find_candidates(tree: KernelTree) -> list[str]:
+	"""Relative paths of the .c/.h files holding a key identifier."""
+	patterns = []
+	for ident in KEY_IDENTIFIERS:
+		patterns += ['-e', ident]
+	if _is_git_toplevel(tree):
+		# --untracked: a work in progress counts as much as a commit.
+		cmd = ['git', '-C', str(tree.path), 'grep', '-l', '--untracked',
+		       '-F', *patterns, '--', '*.c', '*.h']
+	else:
+		cmd = ['grep', '-rlF', '--include=*.c', '--include=*.h',
+		       *patterns, '.']
+	try:
+		out = subprocess.run(cmd, cwd=tree.path, capture_output=True,
+				     text=True, check=False)
+	except FileNotFoundError as err:
+		raise ToolError(f'{cmd[0]} is not installed') from err
+	# Both greps exit 1 for "no match", which is an answer, not a failure.
+	if out.returncode not in (0, 1):
+		raise ToolError(f'{" ".join(cmd[:2])} failed in {tree.path}: '
+				f'{out.stderr.strip().splitlines()[-1:]}')
+	paths = (line[2:] if line.startswith('./') else line
+		 for line in out.stdout.splitlines())
+	return sorted(set(paths))
+
+
+def probe(tree: KernelTree) -> ProbeResult:
+	candidates = find_candidates(tree)
+	sites = []
+	for rel in candidates:
+		text = tree.read(rel)
+		if text is not None:
+			sites += find_sites(rel, text)
+	return ProbeResult(tree=tree, candidates=candidates, sites=sites,
+			   classification=classify(tree.read(IOMMU_C),
+						   tree.read(IOMMU_H)))
