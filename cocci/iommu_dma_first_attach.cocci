@@ -243,7 +243,7 @@ static bool iommu_is_attach_deferred(struct iommu_domain *domain, struct device 
 }
 
 @add_first_attach_helper depends on patch && !has_first_attach_helper && (probe_attaches_default_domain || group_add_attaches_domain || dma_attach_callback || dma_attach_callback_with_extras)@
-identifier dev;
+identifier probe_dev;
 @@
 
 + static int iommu_group_do_dma_first_attach(struct device *dev, void *data)
@@ -260,7 +260,7 @@ identifier dev;
 + 	return __iommu_attach_device(domain, dev);
 + }
 +
-  int iommu_probe_device(struct device *dev)
+  int iommu_probe_device(struct device *probe_dev)
   {
   ...
   }

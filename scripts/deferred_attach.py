@@ -39,6 +39,8 @@ def run_diff(args: argparse.Namespace) -> ExitStatus:
 	sys.stdout.write(result.diff)
 	sys.stdout.flush()
 	print(result.summary(), file=sys.stderr)
+	for note in result.notes:
+		print(f'{PROG}: note: {note}', file=sys.stderr)
 	return ExitStatus.OK
 
 

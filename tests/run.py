@@ -533,12 +533,25 @@ class RealTrees:
 			raise Failure(f'summary line: {run.stderr!r}')
 
 
+def run_harness(tally: Tally) -> None:
+	"""The behavioural harness: every scenario of every golden case, built
+	converted and unconverted (tests/harness/README.md)."""
+	sys.path.insert(0, str(REPO / 'tests' / 'harness'))
+	import run_harness  # noqa: E402  (a sibling directory, not a package)
+	for name, reason in run_harness.skips(REPO):
+		report(tally, name, 'SKIP', reason)
+	for name, passed, detail in run_harness.run_all(REPO):
+		report(tally, name, 'PASS' if passed else 'FAIL',
+		       '' if passed else detail)
+
+
 def main() -> int:
 	tally = Tally()
 	for test in golden_tests():
 		run_test(tally, test)
 	run_unit_tests(tally)
 	run_test(tally, Test('mypy', mypy_check))
+	run_harness(tally)
 	if os.environ.get('DATTACH_NO_REAL'):
 		# For a quick loop while editing; counted, never silent.
 		for test in RealTrees().tests():

@@ -41,14 +41,16 @@ class ConvertResult:
 	diff: str		# empty when nothing changes
 	changed: list[str]	# relative paths of the files the diff touches
 	sites: list[Site]	# the deferred-attach calls found by the probe
+	notes: list[str] = dataclasses.field(default_factory=list)
+	# what the semantic patches adapted to this tree, one sentence each
 
 	def summary(self) -> str:
 		head = f'linux {self.tree.version}'
 		if self.outcome is Outcome.ALREADY_CONVERTED:
-			return f'{head}: already converted'
+			return f'{head}: {self.classification.reason}'
 		count = len(self.changed)
 		files = 'file' if count == 1 else 'files'
-		return (f'{head}: {self.classification.shape.value}: '
+		return (f'{head}: {self.classification.reason}: '
 			f'{count} {files} converted')
 
 
@@ -90,8 +92,9 @@ def convert(request: ConvertRequest,
 		copy_files(request.tree.path, plan.files, converted)
 		progress(f'running {len(plan.steps)} semantic patches on '
 			 f'{len(plan.files)} files')
-		run_series(SpatchRequest(plan=plan, workdir=converted,
-					 jobs=request.jobs, spatch=request.spatch))
+		series = run_series(SpatchRequest(plan=plan, workdir=converted,
+						  jobs=request.jobs,
+						  spatch=request.spatch))
 		changed = []
 		for rel in plan.files:
 			before = _read(original / rel)
@@ -108,7 +111,7 @@ def convert(request: ConvertRequest,
 		diff = unified_diff(work)
 	return ConvertResult(tree=request.tree, classification=found.classification,
 			     outcome=Outcome.CONVERTED, diff=diff, changed=changed,
-			     sites=found.sites)
+			     sites=found.sites, notes=series.notes)
 
 
 def tty_progress(message: str) -> None:

@@ -17,33 +17,42 @@ from dattach.tree import KernelTree
 
 IOMMU_C = 'drivers/iommu/iommu.c'
 IOMMU_H = 'include/linux/iommu.h'
+DMA_IOMMU_C = 'drivers/iommu/dma-iommu.c'
 
 # Every file holding one of these may need converting.  `attach_deferred`
 # also finds `is_attach_deferred` and `iommu_is_attach_deferred`.
 KEY_IDENTIFIERS = ('is_attach_deferred', 'attach_deferred', 'struct dev_iommu',
 		   'iommu_group_do_dma_first_attach')
 
-# Functions upstream's change leaves without a call of the helper; a call
-# left there after conversion means spatch skipped the function.
-FUNCTIONS_WITHOUT_HELPER = ('__iommu_detach_device', 'iommu_deferred_attach')
 
 
 class Shape(enum.Enum):
+	TWO_ARG_DMA_IOMMU = ('two-argument helper, deferred attach in dma-iommu.c '
+			     '(v5.7 to v5.11)')
+	TWO_ARG_HELPER = 'two-argument helper (v5.12 to v5.17)'
 	ONE_ARG_HELPER = 'one-argument helper'
 	ALREADY_CONVERTED = 'already converted'
 	HALF_CONVERTED = 'half converted'
+	INCONSISTENT = 'inconsistent'
 	NOT_APPLICABLE = 'not applicable'
 	UNKNOWN = 'unknown shape'
+
+
+CONVERTIBLE = (Shape.TWO_ARG_DMA_IOMMU, Shape.TWO_ARG_HELPER,
+	       Shape.ONE_ARG_HELPER, Shape.HALF_CONVERTED)
 
 
 @dataclasses.dataclass(frozen=True)
 class Classification:
 	shape: Shape
 	reason: str		# why, in words a maintainer can act on
+	# The helper's generation, for convertible trees (a half-converted
+	# tree is still of one generation).
+	generation: Optional[Shape] = None
 
 	@property
 	def convertible(self) -> bool:
-		return self.shape is Shape.ONE_ARG_HELPER
+		return self.shape in CONVERTIBLE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,60 +159,133 @@ _TWO_ARG_HELPER = re.compile(
 _FLAG_MEMBER = re.compile(r'\battach_deferred\s*(:\s*\d+\s*)?;')
 _FIRST_ATTACH_DEF = re.compile(r'^static\s+int\s+iommu_group_do_dma_first_attach\s*\(',
 			       re.MULTILINE)
+_SETS_FLAG = re.compile(r'->\s*attach_deferred\s*=\s*(?!=)')
+_CLEARS_FLAG = re.compile(r'->\s*attach_deferred\s*=\s*0\s*;')
+_ASKS_OP = re.compile(r'->\s*is_attach_deferred\s*\(')
+_DEFAULT_DOMAIN_ATTACH = re.compile(r'\b__iommu_attach_device\s*\(\s*\w+\s*->\s*default_domain\b')
+
+PREREQUISITES = ('needs struct dev_iommu (v5.7, upstream 045a70426067 "iommu: Rename '
+		 'struct iommu_param to dev_iommu" and its series) and upstream '
+		 'bd421264ed30 ("iommu: Fix deferred domain attachment")')
+
+# Functions of the core that may ask the helper after the change: the
+# helper itself and the first-attach helper, where deferral is decided.
+_DECIDERS = ('iommu_is_attach_deferred', 'iommu_group_do_dma_first_attach')
 
 
-def classify(iommu_c: Optional[str], iommu_h: Optional[str]) -> Classification:
-	"""The tree's shape, from the texts of drivers/iommu/iommu.c and
-	include/linux/iommu.h (None when the tree lacks the file)."""
+def _helper_generation(iommu_c: str, dma_iommu_c: Optional[str]) -> Optional[Shape]:
+	if _ONE_ARG_HELPER.search(iommu_c):
+		return Shape.ONE_ARG_HELPER
+	if _TWO_ARG_HELPER.search(iommu_c):
+		if function_text(iommu_c, 'iommu_deferred_attach') is not None:
+			return Shape.TWO_ARG_HELPER
+		return Shape.TWO_ARG_DMA_IOMMU
+	return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Place:
+	"""A place of the core still in the old form."""
+	path: str
+	line: int
+	function: Optional[str]
+
+	def where(self) -> str:
+		func = f' ({self.function})' if self.function else ''
+		return f'{self.path}:{self.line}{func}'
+
+
+def leftovers(iommu_c: str, dma_iommu_c: Optional[str] = None) -> list[Place]:
+	"""The places of the core still in the old form."""
+	left = []
+	for site in find_sites(IOMMU_C, iommu_c):
+		if site.function in _DECIDERS:
+			continue
+		if site.callee == 'iommu_is_attach_deferred' or (
+				site.function == 'iommu_deferred_attach'):
+			left.append(Place(site.path, site.line, site.function))
+	probe_fn = function_text(iommu_c, 'iommu_probe_device')
+	if probe_fn is not None and _DEFAULT_DOMAIN_ATTACH.search(probe_fn):
+		left.append(Place(IOMMU_C, _line_of(iommu_c, 'iommu_probe_device'),
+				  'iommu_probe_device'))
+	attach = function_text(iommu_c, '__iommu_attach_device')
+	if (attach is not None and 'trace_attach_device_to_domain' in attach
+			and not _CLEARS_FLAG.search(attach)):
+		left.append(Place(IOMMU_C, _line_of(iommu_c, '__iommu_attach_device'),
+				  '__iommu_attach_device'))
+	if dma_iommu_c is not None:
+		for site in find_sites(DMA_IOMMU_C, dma_iommu_c):
+			left.append(Place(site.path, site.line, site.function))
+	return left
+
+
+def _line_of(text: str, function: str) -> int:
+	for name, first, _last in function_spans(text):
+		if name == function:
+			return first
+	return 0
+
+
+def classify(iommu_c: Optional[str], iommu_h: Optional[str],
+	     dma_iommu_c: Optional[str] = None) -> Classification:
+	"""The tree's shape, from the texts of drivers/iommu/iommu.c,
+	include/linux/iommu.h and drivers/iommu/dma-iommu.c (None when the
+	tree lacks the file)."""
 	if iommu_c is None or iommu_h is None:
 		missing = IOMMU_C if iommu_c is None else IOMMU_H
 		return Classification(Shape.NOT_APPLICABLE,
 				      f'no {missing}: not an IOMMU-capable tree')
 	dev_iommu = struct_body(iommu_h, 'dev_iommu')
 	if dev_iommu is None:
-		return Classification(
-			Shape.NOT_APPLICABLE,
-			'no struct dev_iommu in include/linux/iommu.h: needs v5.7 '
-			'and upstream bd421264ed30 ("iommu: Fix deferred domain '
-			'attachment") first')
+		if _TWO_ARG_HELPER.search(iommu_c):
+			what = ('the two-argument iommu_is_attach_deferred() of a '
+				'5.6.y-style tree but no struct dev_iommu')
+		else:
+			what = ('no struct dev_iommu: the op is asked inline (before '
+				'v5.7)')
+		return Classification(Shape.NOT_APPLICABLE,
+				      f'{what}; {PREREQUISITES}')
 	has_member = bool(_FLAG_MEMBER.search(dev_iommu))
-	has_first_attach = bool(_FIRST_ATTACH_DEF.search(iommu_c))
+	first_attach = function_text(iommu_c, 'iommu_group_do_dma_first_attach')
 
-	# v6.5 onward: the flag is set once, in iommu_init_device().
-	init = function_text(iommu_c, 'iommu_init_device')
-	if has_member and init is not None and 'attach_deferred' in init:
-		return Classification(Shape.ALREADY_CONVERTED, 'already converted')
+	# v6.5 onward: the flag is set once, where the device is initialised.
+	for setter in ('iommu_init_device', '__iommu_probe_device'):
+		body = function_text(iommu_c, setter)
+		if has_member and body is not None and _SETS_FLAG.search(body):
+			return Classification(Shape.ALREADY_CONVERTED,
+					      'already converted (v6.5+ shape)')
 
-	left = [site.where() for site in find_sites(IOMMU_C, iommu_c)
-		if site.callee == 'iommu_is_attach_deferred' and
-		site.function in FUNCTIONS_WITHOUT_HELPER]
-	# v6.3 and v6.4: flag, first-attach helper, and the checks gone.
-	if has_member and has_first_attach and not left:
-		return Classification(Shape.ALREADY_CONVERTED, 'already converted')
+	if first_attach is not None and not _SETS_FLAG.search(first_attach):
+		line = _line_of(iommu_c, 'iommu_group_do_dma_first_attach')
+		return Classification(
+			Shape.INCONSISTENT,
+			f'{IOMMU_C}:{line}: iommu_group_do_dma_first_attach() does not '
+			'set dev->iommu->attach_deferred, so nothing would ever set the '
+			'flag the rest of the change reads; finish or revert it by hand')
 
-	if _ONE_ARG_HELPER.search(iommu_c) and not has_member and not has_first_attach:
-		return Classification(Shape.ONE_ARG_HELPER, 'one-argument helper')
-
-	if has_member or has_first_attach:
-		done = []
-		if has_member:
-			done.append('struct dev_iommu has attach_deferred')
-		if has_first_attach:
-			done.append('iommu.c has iommu_group_do_dma_first_attach()')
-		todo = (f'; still asks the op at {", ".join(left)}' if left else '')
+	left = leftovers(iommu_c, dma_iommu_c)
+	generation = _helper_generation(iommu_c, dma_iommu_c)
+	if not left and has_member and (first_attach is not None or generation is None):
+		return Classification(Shape.ALREADY_CONVERTED,
+				      'already converted (v6.3/v6.4 shape)')
+	if generation is None:
+		where = (f'; still asks at {", ".join(p.where() for p in left)}'
+			 if left else '')
+		return Classification(
+			Shape.INCONSISTENT if left or has_member else Shape.UNKNOWN,
+			f'struct dev_iommu but no static bool iommu_is_attach_deferred() '
+			f'in {IOMMU_C} to decide deferral from{where}')
+	done = []
+	if has_member:
+		done.append('struct dev_iommu has attach_deferred')
+	if first_attach is not None:
+		done.append('iommu_group_do_dma_first_attach() exists')
+	if done:
 		return Classification(
 			Shape.HALF_CONVERTED,
-			f'half converted ({" and ".join(done)}{todo}): '
-			'finishing a partial backport is not supported yet')
-	if _TWO_ARG_HELPER.search(iommu_c):
-		return Classification(
-			Shape.UNKNOWN,
-			'two-argument iommu_is_attach_deferred() (v5.7 to v5.17): '
-			'not supported yet')
-	return Classification(
-		Shape.UNKNOWN,
-		'struct dev_iommu but no static bool iommu_is_attach_deferred'
-		'(struct device *) in drivers/iommu/iommu.c: unknown shape')
+			f'half converted ({generation.value}; {" and ".join(done)})',
+			generation)
+	return Classification(generation, generation.value, generation)
 
 
 # --- the files ---------------------------------------------------------------------
@@ -253,4 +335,5 @@ def probe(tree: KernelTree) -> ProbeResult:
 			sites += find_sites(rel, text)
 	return ProbeResult(tree=tree, candidates=candidates, sites=sites,
 			   classification=classify(tree.read(IOMMU_C),
-						   tree.read(IOMMU_H)))
+						   tree.read(IOMMU_H),
+						   tree.read(DMA_IOMMU_C)))

@@ -100,12 +100,23 @@ def _check(step: Step, targets: list[str],
 	raise ToolError(f'spatch {step.cocci.name} failed on {where}: {why}')
 
 
-def run_series(request: SpatchRequest) -> list[str]:
-	"""Apply each step in series order, in place, in the work directory.
-	Returns spatch's stderr lines (parse complaints, if any) for the
-	caller to match against the sites."""
+# A semantic patch that adapted the change to the tree says how on a line
+# of its own (see the script rules in cocci/); the mail and the summary
+# carry it to the user.
+NOTE_PREFIX = 'deferred-attach-note: '
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesResult:
+	messages: list[str]	# spatch's stderr lines
+	notes: list[str]	# what the semantic patches adapted, in order
+
+
+def run_series(request: SpatchRequest) -> SeriesResult:
+	"""Apply each step in series order, in place, in the work directory."""
 	all_files = set(request.plan.files)
-	messages = []
+	messages: list[str] = []
+	notes: list[str] = []
 	for step in request.plan.steps:
 		if not step.files:
 			continue
@@ -124,7 +135,12 @@ def run_series(request: SpatchRequest) -> list[str]:
 		for targets, done in runs:
 			_check(step, targets, done)
 			messages += done.stderr.splitlines()
-	return messages
+			for line in done.stdout.splitlines():
+				if line.startswith(NOTE_PREFIX):
+					note = line[len(NOTE_PREFIX):].strip()
+					if note not in notes:
+						notes.append(note)
+	return SeriesResult(messages=messages, notes=notes)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,6 +6,10 @@ from dattach.probe import Shape, classify
 
 V63_CORE = '''static int iommu_group_do_dma_first_attach(struct device *dev, void *data)
 {
+	if (iommu_is_attach_deferred(dev)) {
+		dev->iommu->attach_deferred = 1;
+		return 0;
+	}
 	return 0;
 }
 
@@ -59,12 +63,43 @@ class ClassifyTest(unittest.TestCase):
 	def test_member_without_helper_is_half_converted(self) -> None:
 		result = classify(_support.ONE_ARG_CORE, FLAG_HEADER)
 		self.assertIs(result.shape, Shape.HALF_CONVERTED)
-		self.assertIn('iommu.c:22 (__iommu_detach_device)', result.reason)
+		self.assertIs(result.generation, Shape.ONE_ARG_HELPER)
+		self.assertTrue(result.convertible)
+		self.assertIn('struct dev_iommu has attach_deferred', result.reason)
 
-	def test_two_argument_helper_is_refused_for_now(self) -> None:
+	def test_first_attach_helper_that_never_sets_the_flag_is_refused(self) -> None:
+		core = V63_CORE.replace('\t\tdev->iommu->attach_deferred = 1;\n', '')
+		result = classify(core + _support.ONE_ARG_CORE, FLAG_HEADER)
+		self.assertIs(result.shape, Shape.INCONSISTENT)
+		self.assertFalse(result.convertible)
+		self.assertIn('iommu.c:1: iommu_group_do_dma_first_attach() does not set', result.reason)
+
+	def test_two_argument_helper_with_dma_iommu_deferred_attach(self) -> None:
 		result = classify(TWO_ARG_CORE, _support.HEADER)
-		self.assertIs(result.shape, Shape.UNKNOWN)
-		self.assertIn('two-argument', result.reason)
+		self.assertIs(result.shape, Shape.TWO_ARG_DMA_IOMMU)
+		self.assertTrue(result.convertible)
+
+	def test_two_argument_helper_with_iommu_deferred_attach(self) -> None:
+		core = TWO_ARG_CORE + '''
+int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
+{
+	const struct iommu_ops *ops = domain->ops;
+
+	if (ops->is_attach_deferred && ops->is_attach_deferred(domain, dev))
+		return __iommu_attach_device(domain, dev);
+	return 0;
+}
+'''
+		result = classify(core, _support.HEADER)
+		self.assertIs(result.shape, Shape.TWO_ARG_HELPER)
+		left = [place.where() for place in probe.leftovers(core)]
+		self.assertEqual(left, ['drivers/iommu/iommu.c:11 (iommu_deferred_attach)'])
+
+	def test_two_argument_helper_without_dev_iommu_names_prerequisites(self) -> None:
+		result = classify(TWO_ARG_CORE, 'struct iommu_param {\n};\n')
+		self.assertIs(result.shape, Shape.NOT_APPLICABLE)
+		self.assertIn('5.6.y', result.reason)
+		self.assertIn('045a70426067', result.reason)
 
 
 class SitesTest(unittest.TestCase):
