@@ -370,6 +370,9 @@ int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
 |
 - ops->is_attach_deferred && ops->is_attach_deferred(...)
 + dev->iommu && dev->iommu->attach_deferred
+|
+- ops->is_attach_deferred != NULL && ops->is_attach_deferred(...)
++ dev->iommu && dev->iommu->attach_deferred
 )
   ...+>
 }

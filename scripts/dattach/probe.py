@@ -30,7 +30,7 @@ class Shape(enum.Enum):
 	TWO_ARG_DMA_IOMMU = ('two-argument helper, deferred attach in dma-iommu.c '
 			     '(v5.7 to v5.11)')
 	TWO_ARG_HELPER = 'two-argument helper (v5.12 to v5.17)'
-	ONE_ARG_HELPER = 'one-argument helper'
+	ONE_ARG_HELPER = 'one-argument helper (v5.18 to v6.2)'
 	ALREADY_CONVERTED = 'already converted'
 	HALF_CONVERTED = 'half converted'
 	INCONSISTENT = 'inconsistent'
@@ -164,9 +164,10 @@ _CLEARS_FLAG = re.compile(r'->\s*attach_deferred\s*=\s*0\s*;')
 _ASKS_OP = re.compile(r'->\s*is_attach_deferred\s*\(')
 _DEFAULT_DOMAIN_ATTACH = re.compile(r'\b__iommu_attach_device\s*\(\s*\w+\s*->\s*default_domain\b')
 
-PREREQUISITES = ('needs struct dev_iommu (v5.7, upstream 045a70426067 "iommu: Rename '
-		 'struct iommu_param to dev_iommu" and its series) and upstream '
-		 'bd421264ed30 ("iommu: Fix deferred domain attachment")')
+DEV_IOMMU_PREREQUISITE = ('struct dev_iommu (v5.7, upstream 045a70426067 "iommu: Rename '
+			  'struct iommu_param to dev_iommu" and its series)')
+FIX_PREREQUISITE = ('upstream bd421264ed30 ("iommu: Fix deferred domain '
+		    'attachment")')
 
 # Functions of the core that may ask the helper after the change: the
 # helper itself and the first-attach helper, where deferral is decided.
@@ -238,13 +239,12 @@ def classify(iommu_c: Optional[str], iommu_h: Optional[str],
 	dev_iommu = struct_body(iommu_h, 'dev_iommu')
 	if dev_iommu is None:
 		if _TWO_ARG_HELPER.search(iommu_c):
-			what = ('the two-argument iommu_is_attach_deferred() of a '
-				'5.6.y-style tree but no struct dev_iommu')
+			why = ('the two-argument iommu_is_attach_deferred() of a 5.6.y-style '
+			       f'tree but no struct dev_iommu; needs {DEV_IOMMU_PREREQUISITE}')
 		else:
-			what = ('no struct dev_iommu: the op is asked inline (before '
-				'v5.7)')
-		return Classification(Shape.NOT_APPLICABLE,
-				      f'{what}; {PREREQUISITES}')
+			why = ('no struct dev_iommu: the op is asked inline (before v5.7); '
+			       f'needs {DEV_IOMMU_PREREQUISITE} and {FIX_PREREQUISITE}')
+		return Classification(Shape.NOT_APPLICABLE, why)
 	has_member = bool(_FLAG_MEMBER.search(dev_iommu))
 	first_attach = function_text(iommu_c, 'iommu_group_do_dma_first_attach')
 
@@ -277,13 +277,14 @@ def classify(iommu_c: Optional[str], iommu_h: Optional[str],
 			f'in {IOMMU_C} to decide deferral from{where}')
 	done = []
 	if has_member:
-		done.append('struct dev_iommu has attach_deferred')
+		done.append('the attach_deferred member')
 	if first_attach is not None:
-		done.append('iommu_group_do_dma_first_attach() exists')
+		done.append('iommu_group_do_dma_first_attach()')
 	if done:
 		return Classification(
 			Shape.HALF_CONVERTED,
-			f'half converted ({generation.value}; {" and ".join(done)})',
+			f'half converted, {generation.value}, already has '
+			f'{" and ".join(done)}',
 			generation)
 	return Classification(generation, generation.value, generation)
 
