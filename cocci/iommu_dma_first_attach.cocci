@@ -44,11 +44,11 @@ fn(...)
   ...+>
 }
 
+// The first-attach helper is the one place that still asks, by design.
 @script:python depends on !patch@
 fn << deferred_check.fn;
 @@
 
-// The first-attach helper is the one place that still asks, by design.
 if fn == "iommu_group_do_dma_first_attach":
     cocci.include_match(False)
 
@@ -72,6 +72,93 @@ fn << deferred_check.fn;
 @@
 
 coccilib.report.print_report(p[0], "%s() asks is_attach_deferred: use the first-attach helper and dev->iommu->attach_deferred (upstream dd8a25c557e1)" % fn)
+
+// The other places in the old form: iommu_deferred_attach() asking the op
+// itself (v5.12-v5.17), the default-domain attach in iommu_probe_device()
+// not going through the first-attach helper, and an attach that does not
+// clear the flag where its tracepoint fires.
+@deferred_attach_asks_op depends on !patch@
+identifier dev, domain;
+expression ops;
+expression list args;
+position p;
+@@
+
+int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
+{
+  <+...
+  ops->is_attach_deferred@p(args)
+  ...+>
+}
+
+@probe_attach_not_first depends on !patch@
+identifier dev;
+expression group;
+position p;
+@@
+
+int iommu_probe_device(struct device *dev)
+{
+  <+...
+  __iommu_attach_device@p(group->default_domain, dev)
+  ...+>
+}
+
+@attach_keeps_flag depends on !patch exists@
+identifier domain, dev;
+position p;
+@@
+
+static int __iommu_attach_device(struct iommu_domain *domain, struct device *dev)
+{
+  ... when != dev->iommu->attach_deferred = 0;
+  trace_attach_device_to_domain@p(dev);
+  ...
+}
+
+@depends on context@
+position p = {deferred_attach_asks_op.p, probe_attach_not_first.p, attach_keeps_flag.p};
+identifier f;
+expression list args;
+@@
+
+* f@p(args)
+
+@script:python depends on org@
+p << deferred_attach_asks_op.p;
+@@
+
+coccilib.org.print_todo(p[0], "iommu_deferred_attach() asks is_attach_deferred: read dev->iommu->attach_deferred")
+
+@script:python depends on report@
+p << deferred_attach_asks_op.p;
+@@
+
+coccilib.report.print_report(p[0], "iommu_deferred_attach() asks is_attach_deferred: read dev->iommu->attach_deferred (upstream dd8a25c557e1)")
+
+@script:python depends on org@
+p << probe_attach_not_first.p;
+@@
+
+coccilib.org.print_todo(p[0], "iommu_probe_device() attaches the default domain directly: use iommu_group_do_dma_first_attach()")
+
+@script:python depends on report@
+p << probe_attach_not_first.p;
+@@
+
+coccilib.report.print_report(p[0], "iommu_probe_device() attaches the default domain directly: use iommu_group_do_dma_first_attach() (upstream dd8a25c557e1)")
+
+@script:python depends on org@
+p << attach_keeps_flag.p;
+@@
+
+coccilib.org.print_todo(p[0], "__iommu_attach_device() does not clear dev->iommu->attach_deferred on success")
+
+@script:python depends on report@
+p << attach_keeps_flag.p;
+@@
+
+coccilib.report.print_report(p[0], "__iommu_attach_device() does not clear dev->iommu->attach_deferred on success (upstream dd8a25c557e1)")
 
 // ---------------------------------------------------------------------------
 // patch: upstream's change, place by place

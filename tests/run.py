@@ -534,7 +534,7 @@ class RealTrees:
 		if run.status != 0 or run.stdout:
 			raise Failure(f'exit status {run.status}, stdout:\n{run.stdout[:2000]}'
 				      f'\nstderr: {run.stderr}')
-		if not re.fullmatch(r'linux 6\.12\.\d+: already converted\n', run.stderr):
+		if not re.fullmatch(r'linux 6\.12\.\d+: already converted \(v6\.5\+ shape\)\n', run.stderr):
 			raise Failure(f'summary line: {run.stderr!r}')
 
 
