@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Optional
 
 from dattach.errors import RefusedError
-from dattach.probe import (DMA_IOMMU_C, IOMMU_C, Place, function_spans,
-			   leftovers)
+from dattach.probe import (DMA_IOMMU_C, IOMMU_C, IOMMU_H, Place, function_spans,
+			   has_flag_member, leftovers)
 from dattach.spatch import parse_errors
 
 
@@ -34,6 +34,12 @@ def check(original_dir: Path, converted_dir: Path, spatch: str) -> None:
 	original = _read(original_dir / IOMMU_C)
 	if converted is None or original is None:
 		return
+	header = _read(converted_dir / IOMMU_H)
+	if header is not None and not has_flag_member(header):
+		# The struct spatch could not parse or match: the converted core
+		# would not build.
+		raise RefusedError(f'could not add attach_deferred to struct dev_iommu '
+				   f'in {IOMMU_H}: the semantic patches left it unchanged')
 	left = leftovers(converted, _read(converted_dir / DMA_IOMMU_C))
 	if not left:
 		return

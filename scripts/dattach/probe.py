@@ -174,6 +174,12 @@ FIX_PREREQUISITE = ('upstream bd421264ed30 ("iommu: Fix deferred domain '
 _DECIDERS = ('iommu_is_attach_deferred', 'iommu_group_do_dma_first_attach')
 
 
+def has_flag_member(iommu_h: str) -> bool:
+	"""Whether struct dev_iommu has the attach_deferred member."""
+	dev_iommu = struct_body(iommu_h, 'dev_iommu')
+	return dev_iommu is not None and bool(_FLAG_MEMBER.search(dev_iommu))
+
+
 def _helper_generation(iommu_c: str, dma_iommu_c: Optional[str]) -> Optional[Shape]:
 	if _ONE_ARG_HELPER.search(iommu_c):
 		return Shape.ONE_ARG_HELPER
@@ -245,7 +251,7 @@ def classify(iommu_c: Optional[str], iommu_h: Optional[str],
 			why = ('no struct dev_iommu: the op is asked inline (before v5.7); '
 			       f'needs {DEV_IOMMU_PREREQUISITE} and {FIX_PREREQUISITE}')
 		return Classification(Shape.NOT_APPLICABLE, why)
-	has_member = bool(_FLAG_MEMBER.search(dev_iommu))
+	has_member = has_flag_member(iommu_h)
 	first_attach = function_text(iommu_c, 'iommu_group_do_dma_first_attach')
 
 	# v6.5 onward: the flag is set once, where the device is initialised.

@@ -76,6 +76,18 @@ class ErrorPathTest(unittest.TestCase):
 				 'drivers/iommu/iommu.c:22 (__iommu_detach_device): '
 				 'spatch could not parse it\n')
 
+	def test_unparsable_dev_iommu_refuses_the_whole_run(self) -> None:
+		# A struct spatch cannot parse gets no member; the converted core
+		# would read a flag that does not exist.
+		header = _support.HEADER.replace('struct dev_iommu {', 'struct dev_iommu {\n\tint )( x;')
+		with _support.kernel_tree({'include/linux/iommu.h': header}) as tmp:
+			done = run('diff', tmp)
+		self.assertEqual(done.returncode, 1)
+		self.assertEqual(done.stdout, '')
+		self.assertEqual(done.stderr, 'deferred_attach: error: could not add attach_deferred '
+				 'to struct dev_iommu in include/linux/iommu.h: the semantic '
+				 'patches left it unchanged\n')
+
 	def test_bad_jobs_is_a_usage_error(self) -> None:
 		self.assertEqual(run('diff', '-j', '0', '.').returncode, 2)
 
