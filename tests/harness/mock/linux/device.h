@@ -5,6 +5,7 @@
 
 #include <linux/types.h>
 #include <linux/kernel.h>
+#include <asm/page.h>
 
 struct dev_iommu;
 struct iommu_group;

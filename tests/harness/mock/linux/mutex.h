@@ -15,6 +15,9 @@ struct mutex {
 	const char *owner;	/* function that took it, for messages */
 };
 
+/* A static mutex, free at start (iommu_probe_device_lock since v6.1). */
+#define DEFINE_MUTEX(name)	struct mutex name = { .held = false, .owner = NULL }
+
 void mock_mutex_init(struct mutex *lock);
 void mock_mutex_lock(struct mutex *lock, const char *func);
 void mock_mutex_unlock(struct mutex *lock, const char *func);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <linux/types.h>
+#include <asm/page.h>
 
 #define GFP_KERNEL	((gfp_t)0)
 #define GFP_ATOMIC	((gfp_t)1)

@@ -33,20 +33,6 @@ static const struct iommu_ops *dev_iommu_ops(struct device *dev)
 	return dev->iommu->fwspec->ops;
 }
 
-static int __iommu_group_for_each_dev(struct iommu_group *group, void *data,
-				      int (*fn)(struct device *, void *))
-{
-	struct group_device *device;
-	int ret = 0;
-
-	list_for_each_entry(device, &group->devices, list) {
-		ret = fn(device->dev, data);
-		if (ret)
-			break;
-	}
-	return ret;
-}
-
 static int iommu_init_device(struct device *dev)
 {
 	const struct iommu_ops *ops = dev_iommu_ops(dev);

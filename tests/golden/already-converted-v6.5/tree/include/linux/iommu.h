@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Reduced v6.1-shaped IOMMU API header: only what the deferred-attach
+ * Reduced v6.12-shaped IOMMU API header: only what the deferred-attach
  * golden cases and the behavioural harness need.
  */
 #ifndef __LINUX_IOMMU_H

@@ -156,7 +156,7 @@ int bus_iommu_probe(struct iommu_group *group)
 static int iommu_check_page_size(struct iommu_domain *domain,
 				 struct device *dev)
 {
-	if (domain->pgsize_bitmap & (PAGE_SIZE - 1))
+	if (domain->pgsize_bitmap & (PAGE_SIZE | (PAGE_SIZE - 1)))
 		return 0;
 
 	dev_warn(dev, "IOMMU pages cannot exactly represent CPU pages.\n");
