@@ -8,12 +8,27 @@
 PYTHON ?= /usr/bin/python3
 # Kernel source tree; empty means Debian's linux-source-6.1 in .cache/.
 KDIR ?=
-# spatch processes at once; empty means one per CPU.
+# spatch processes at once; empty means one per CPU (backport with KDIRS:
+# trees at once, from make's own -j when JOBS is empty).
 JOBS ?=
+# backport: several trees at once ("tree tree ..."), the output folder
+# (default out/linux-<version>, or out/ with KDIRS), your Signed-off-by
+# ("Name <mail>", default: git config), another checkpatch.pl, and BUILD=1
+# to compile the touched objects too.
+KDIRS ?=
+OUT ?=
+SIGNOFF ?=
+CHECKPATCH ?=
+BUILD ?=
+# apply: FORCE=1 converts files with uncommitted changes too.
+FORCE ?=
 
 CLI := $(PYTHON) scripts/deferred_attach.py
+# make's own -jN (GNU make 4.2+ puts it in MAKEFLAGS), expanded in recipes.
+MAKE_JOBS = $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS)))
+JOBS_OPT = $(if $(JOBS),--jobs $(JOBS))
 
-.PHONY: help diff check deps clean
+.PHONY: help diff probe report backport apply bench check deps clean
 
 help: ## Show this list of targets
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 12
@@ -21,6 +36,25 @@ help: ## Show this list of targets
 # @: stdout of `make diff` is the diff alone, fit for `> file`.
 diff: ## Print the conversion of KDIR (default: Debian 6.1) as a unified diff
 	@$(CLI) diff $(if $(JOBS),--jobs $(JOBS)) $(KDIR)
+
+probe: ## Name KDIR's shape, version and deferred-attach sites (JSON=1 for JSON)
+	@$(CLI) probe $(if $(JSON),--json) $(KDIR)
+
+report: ## List KDIR's places to convert as file:line: message (coccicheck's form)
+	@$(CLI) report $(if $(JSON),--json) $(JOBS_OPT) $(KDIR)
+
+backport: ## Write checked stable patch mails for KDIR (or KDIRS) into OUT
+	@$(CLI) backport $(if $(OUT),--out $(OUT)) \
+		$(if $(SIGNOFF),--signoff "$(SIGNOFF)") \
+		$(if $(CHECKPATCH),--checkpatch $(CHECKPATCH)) $(if $(BUILD),--build) \
+		$(if $(or $(JOBS),$(MAKE_JOBS)),--jobs $(or $(JOBS),$(MAKE_JOBS))) \
+		$(or $(KDIRS),$(KDIR))
+
+apply: ## Convert KDIR in place, all or nothing (FORCE=1: despite git changes)
+	@$(CLI) apply $(if $(FORCE),--force) $(JOBS_OPT) $(KDIR)
+
+bench: ## Time diff against grep and coccicheck on Debian 6.1 (takes minutes)
+	@$(PYTHON) scripts/bench.py
 
 check: deps ## Install what is missing, then run every test (tests/run.py)
 	$(PYTHON) tests/run.py

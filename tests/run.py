@@ -50,6 +50,8 @@ PM_LINES = REAL / 'upstream-dd8a25c557e1.pm-lines'
 sys.path.insert(0, str(REPO / 'scripts'))
 from dattach import plan, tree  # noqa: E402
 
+import real_commands  # noqa: E402  (tests/, next to this file)
+
 # Scratch trees live in .cache/, inside this repository's work tree but
 # ignored by it: git (and spatch, which lists files with git grep when it
 # finds a .git) must not mistake them for part of this repository.
@@ -296,7 +298,7 @@ def mypy_check() -> None:
 	if mypy is None:
 		raise Failure('mypy is not installed (make deps)')
 	done = subprocess.run([mypy, '--strict', '--cache-dir', str(REPO / '.mypy_cache'),
-			       'deferred_attach.py', 'dattach'],
+			       'deferred_attach.py', 'bench.py', 'dattach'],
 			      cwd=REPO / 'scripts', capture_output=True, text=True, check=False)
 	if done.returncode != 0:
 		raise Failure(done.stdout + done.stderr)
@@ -336,6 +338,9 @@ class RealTrees:
 		yield Test('real/6.1/build', self.build)
 		yield Test('real/6.1/tree-untouched', self.untouched)
 		yield Test('real/6.12/already-converted', self.already_converted)
+		# The other commands on the same trees (tests/real_commands.py).
+		for name, func in real_commands.tests():
+			yield Test(name, func)
 
 	def diff(self) -> str:
 		"""The toolkit's diff of the 6.1 tree, made once."""

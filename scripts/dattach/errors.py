@@ -12,6 +12,7 @@ class ExitStatus(enum.IntEnum):
 	REFUSED = 1		# the tree cannot or must not be converted
 	USAGE = 2		# bad command line or bad input (no such tree, ...)
 	TOOL_FAILURE = 3	# spatch, git, apt-get, tar failed
+	CHECK_FAILED = 4	# the result failed a check (git am, checkpatch, build)
 
 
 class DattachError(Exception):
@@ -30,3 +31,8 @@ class BadInputError(DattachError):
 
 class ToolError(DattachError):
 	status = ExitStatus.TOOL_FAILURE
+
+
+class CheckFailedError(DattachError):
+	"""The result failed a check it must pass before it is written."""
+	status = ExitStatus.CHECK_FAILED

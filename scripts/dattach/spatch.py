@@ -69,16 +69,22 @@ def _run(request: SpatchRequest, step: Step,
 			cmd += ['--jobs', str(request.jobs), '--chunksize', '1']
 	else:
 		cmd += targets
+	return run_spatch(cmd, request.workdir, f'{step.cocci.name} on {" ".join(targets)}')
+
+
+def run_spatch(cmd: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
+	"""Run a spatch command line; ToolError when spatch is missing or
+	hangs (its exit status is the caller's to judge)."""
 	try:
-		return subprocess.run(cmd, cwd=request.workdir, capture_output=True,
-				      text=True, errors='replace', check=False,
+		return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
+				      errors='replace', check=False,
 				      timeout=TIMEOUT_SECONDS)
 	except FileNotFoundError as err:
-		raise ToolError(f'{request.spatch} is not installed '
+		raise ToolError(f'{cmd[0]} is not installed '
 				'(apt-get install coccinelle, or make deps)') from err
 	except subprocess.TimeoutExpired as err:
-		raise ToolError(f'{step.cocci.name} on {" ".join(targets)}: spatch '
-				f'took longer than {TIMEOUT_SECONDS}s') from err
+		raise ToolError(f'{what}: spatch took longer than '
+				f'{TIMEOUT_SECONDS}s') from err
 
 
 def _mentioned_file(stderr: str) -> Optional[str]:
