@@ -8,8 +8,10 @@ iommu.h alone, by `classify()`, so it can be tested on strings.
 
 import dataclasses
 import enum
+import os
 import re
 import subprocess
+from pathlib import Path
 from typing import Optional
 
 from dattach.errors import ToolError
@@ -307,30 +309,55 @@ def _is_git_toplevel(tree: KernelTree) -> bool:
 	return out.returncode == 0 and out.stdout.strip() == str(tree.path)
 
 
-def find_candidates(tree: KernelTree) -> list[str]:
+def _grep_groups(root: Path, count: int) -> list[list[str]]:
+	"""The tree's second-level entries (drivers/iommu, arch/x86, ...) and
+	top-level files, dealt out to count groups, one grep process each: a
+	single grep is bound by one CPU, and drivers/ alone is half the tree."""
+	entries = []
+	for top in sorted(root.iterdir()):
+		if top.is_dir() and not top.is_symlink() and not top.name.startswith('.'):
+			entries += [f'{top.name}/{sub.name}' for sub in sorted(top.iterdir())
+				    if not sub.is_symlink()]
+		elif top.is_file() and not top.is_symlink():
+			entries.append(top.name)
+	return [group for group in (entries[i::count] for i in range(count)) if group]
+
+
+def _run_greps(cmds: list[list[str]], cwd: Path) -> str:
+	try:
+		procs = [subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE,
+					  stderr=subprocess.PIPE, text=True)
+			 for cmd in cmds]
+	except FileNotFoundError as err:
+		raise ToolError(f'{cmds[0][0]} is not installed') from err
+	output = []
+	for cmd, proc in zip(cmds, procs):
+		stdout, stderr = proc.communicate()
+		# Both greps exit 1 for "no match", which is an answer, not a failure.
+		if proc.returncode not in (0, 1):
+			raise ToolError(f'{" ".join(cmd[:2])} failed in {cwd}: '
+					f'{stderr.strip().splitlines()[-1:]}')
+		output.append(stdout)
+	return ''.join(output)
+
+
+def find_candidates(tree: KernelTree, jobs: Optional[int] = None) -> list[str]:
 	"""Relative paths of the .c/.h files holding a key identifier."""
 	patterns = []
 	for ident in KEY_IDENTIFIERS:
 		patterns += ['-e', ident]
 	if _is_git_toplevel(tree):
 		# --untracked: a work in progress counts as much as a commit.
-		cmd = ['git', '-C', str(tree.path), 'grep', '-l', '--untracked',
-		       '-F', *patterns, '--', '*.c', '*.h']
+		# git grep runs threads of its own.
+		cmds = [['git', '-C', str(tree.path), 'grep', '-l', '--untracked',
+			 '-F', *patterns, '--', '*.c', '*.h']]
 	else:
-		cmd = ['grep', '-rlF', '--include=*.c', '--include=*.h',
-		       *patterns, '.']
-	try:
-		out = subprocess.run(cmd, cwd=tree.path, capture_output=True,
-				     text=True, check=False)
-	except FileNotFoundError as err:
-		raise ToolError(f'{cmd[0]} is not installed') from err
-	# Both greps exit 1 for "no match", which is an answer, not a failure.
-	if out.returncode not in (0, 1):
-		raise ToolError(f'{" ".join(cmd[:2])} failed in {tree.path}: '
-				f'{out.stderr.strip().splitlines()[-1:]}')
+		groups = _grep_groups(tree.path, jobs or os.cpu_count() or 1)
+		cmds = [['grep', '-rlF', '--include=*.c', '--include=*.h', *patterns,
+			 '--', *group] for group in groups]
 	paths = (line[2:] if line.startswith('./') else line
-		 for line in out.stdout.splitlines())
-	return sorted(set(paths))
+		 for line in _run_greps(cmds, tree.path).splitlines())
+	return sorted({path for path in paths if path.endswith(('.c', '.h'))})
 
 
 def probe(tree: KernelTree) -> ProbeResult:
