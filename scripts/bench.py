@@ -252,6 +252,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 		say(f'coccicheck run {number + 1}/{runs}')
 		for m in cocci:
 			m.run()
+	if stopped:
+		why = f' (one run: {len(stopped)} stopped early, see above)'
 	say('coccicheck limited to ' + ' and '.join(CHANGE_DIRS) + ', for the same-change check')
 	for m in scoped:
 		m.run()
