@@ -159,11 +159,8 @@ _TWO_ARG_HELPER = re.compile(
 	r'^static\s+bool\s+iommu_is_attach_deferred\s*\(\s*struct\s+iommu_domain\s*\*',
 	re.MULTILINE)
 _FLAG_MEMBER = re.compile(r'\battach_deferred\s*(:\s*\d+\s*)?;')
-_FIRST_ATTACH_DEF = re.compile(r'^static\s+int\s+iommu_group_do_dma_first_attach\s*\(',
-			       re.MULTILINE)
 _SETS_FLAG = re.compile(r'->\s*attach_deferred\s*=\s*(?!=)')
 _CLEARS_FLAG = re.compile(r'->\s*attach_deferred\s*=\s*0\s*;')
-_ASKS_OP = re.compile(r'->\s*is_attach_deferred\s*\(')
 _DEFAULT_DOMAIN_ATTACH = re.compile(r'\b__iommu_attach_device\s*\(\s*\w+\s*->\s*default_domain\b')
 
 DEV_IOMMU_PREREQUISITE = ('struct dev_iommu (v5.7, upstream 045a70426067 "iommu: Rename '
