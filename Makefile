@@ -28,7 +28,7 @@ CLI := $(PYTHON) scripts/deferred_attach.py
 MAKE_JOBS = $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS)))
 JOBS_OPT = $(if $(JOBS),--jobs $(JOBS))
 
-.PHONY: help diff probe report backport apply bench check deps clean
+.PHONY: help diff probe report backport apply bench check mutations deps clean
 
 help: ## Show this list of targets
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 12
@@ -58,6 +58,9 @@ bench: ## Time diff against grep and coccicheck on Debian 6.1 (takes minutes)
 
 check: deps ## Install what is missing, then run every test (tests/run.py)
 	$(PYTHON) tests/run.py
+
+mutations: ## Run every idiom mutant through diff; table per kind (minutes)
+	$(PYTHON) tests/mutations/run_mutations.py
 
 deps: ## Install the Debian packages the toolkit and its tests need (root)
 	@scripts/install-deps.sh

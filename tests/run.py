@@ -569,6 +569,10 @@ def main() -> int:
 	else:
 		for test in RealTrees().tests():
 			run_test(tally, test)
+	sys.path.insert(0, str(REPO / 'tests' / 'mutations'))
+	import run_mutations  # noqa: E402  (the seeded sample of tests/mutations/)
+	for name, passed, detail in run_mutations.check_sample(REPO):
+		report(tally, name, 'PASS' if passed else 'FAIL', detail)
 	print(tally.line(), flush=True)
 	return 1 if tally.failed else 0
 

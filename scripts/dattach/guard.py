@@ -9,6 +9,7 @@ change removes and that is still there makes the whole run fail.
 from pathlib import Path
 from typing import Optional
 
+from dattach import idioms
 from dattach.errors import RefusedError
 from dattach.probe import (DMA_IOMMU_C, IOMMU_C, IOMMU_H, Place, function_spans,
 			   has_flag_member, leftovers)
@@ -52,6 +53,10 @@ def check(original_dir: Path, converted_dir: Path, spatch: str) -> None:
 		for name, first, last in spans:
 			if first <= error.line <= last:
 				bad_functions.add(name)
+	idiom = idioms.cause(original_text, place.line, place.function)
+	if idiom is not None:
+		# The construct the rules leave alone, named in the user's terms.
+		raise RefusedError(f'could not convert {place.where()}: {idiom}')
 	if place.function is not None and place.function in bad_functions:
 		cause = 'spatch could not parse it'
 	else:

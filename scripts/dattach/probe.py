@@ -82,8 +82,9 @@ class ProbeResult:
 # --- kernel-style C, read by lines -------------------------------------------
 
 # A function head starts in column 0 (kernel style); the name is the last
-# identifier before the first parenthesis.
-_FUNC_HEAD = re.compile(r'^[A-Za-z_][^;{}()=#]*?\b([A-Za-z_]\w*)\s*\(')
+# identifier before the first parenthesis, and may start the line itself
+# when the return type has a line of its own (`static int\nfoo(...)`).
+_FUNC_HEAD = re.compile(r'^(?:[A-Za-z_][^;{}()=#]*?\b)?([A-Za-z_]\w*)\s*\(')
 
 
 def function_spans(text: str) -> list[tuple[str, int, int]]:
@@ -97,7 +98,7 @@ def function_spans(text: str) -> list[tuple[str, int, int]]:
 	for number, line in enumerate(text.splitlines(), 1):
 		if current is None:
 			head = _FUNC_HEAD.match(line)
-			if head:
+			if head and not line.rstrip().endswith(';'):
 				candidate = (head.group(1), number)
 			elif line.startswith('{'):
 				if candidate is not None:

@@ -891,10 +891,13 @@ def generate(source: str, files: dict[str, str], seed: int = 10,
 		everything = list(generate(source, files, seed, combos_per_site))
 		rng = random.Random(f'{seed}:{source}:choice')
 		rng.shuffle(everything)
-		seen: set[str] = set()
-		# Kinds not yet taken first, so the choice spreads over them.
-		everything.sort(key=lambda m: m.kind in seen or bool(seen.add(m.kind)))
-		yield from everything[:per_source]
+		# One of each kind first, in the shuffled order, so the choice
+		# spreads over the kinds.
+		firsts: dict[str, Mutant] = {}
+		for m in everything:
+			firsts.setdefault(m.kind, m)
+		rest = [m for m in everything if firsts[m.kind] is not m]
+		yield from (list(firsts.values()) + rest)[:per_source]
 		return
 	for path in CORE_FILES:
 		text = files.get(path)
@@ -902,7 +905,7 @@ def generate(source: str, files: dict[str, str], seed: int = 10,
 			continue
 		for site in find_sites(path, text):
 			rng = random.Random(f'{seed}:{source}:{site.name}')
-			plans = [(k.name,) for k in KINDS]
+			plans: list[tuple[str, ...]] = [(k.name,) for k in KINDS]
 			plans += combinations(rng, combos_per_site * 6)
 			made = 0
 			for names in plans:

@@ -50,7 +50,8 @@ from typing import Iterable, Optional, Sequence
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-CLI = REPO / 'scripts' / 'deferred_attach.py'
+# DATTACH_CLI: judge another checkout's toolkit (a draft of the rules).
+CLI = Path(os.environ.get('DATTACH_CLI', REPO / 'scripts' / 'deferred_attach.py'))
 EXTRA_H = HERE / 'harness_extra.h'
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / 'scripts'))
@@ -460,17 +461,19 @@ def kbuild(outcomes: Sequence[Outcome], count: int) -> list[str]:
 	(seeded choice) in the scratch tree and Kbuild directory of tests/run.py;
 	the failures, or why it could not run."""
 	sys.path.insert(0, str(REPO / 'tests'))
-	import run as runner  # noqa: E402  (tests/run.py)
+	import run as runner  # type: ignore[import]  # noqa: E402  (tests/run.py)
 	real = [o for o in outcomes if o.verdict is Verdict.CONVERTED and
 		o.mutant.source == 'real/6.1' and o.converted_files]
 	chosen = random.Random(f'kbuild:{SEED}').sample(real, min(count, len(real)))
 	if not chosen:
 		return ['no converted real 6.1 mutant to build']
-	trees = runner.RealTrees()
-	try:
-		trees.build()		# configures, and builds the plain conversion
-	except runner.Failure as err:
-		return [f'the real-tree build itself failed: {err}']
+	if not (runner.KBUILD / '.dattach-configured').is_file() or not runner.SCRATCH.is_dir():
+		# Configure, and build the plain conversion first, as make check's
+		# real/6.1/build does (which, run before, leaves both in place).
+		try:
+			runner.RealTrees().build()
+		except runner.Failure as err:
+			return [f'the real-tree build itself failed: {err}']
 	where = runner.SCRATCH
 	failures = []
 	for outcome in chosen:

@@ -125,6 +125,17 @@ class SitesTest(unittest.TestCase):
 			'__iommu_detach_device'])
 
 
+	def test_function_spans_with_the_return_type_on_its_own_line(self) -> None:
+		# Vendor style: `static void\n__iommu_detach_device(...)`; a call
+		# in column 0 (EXPORT_SYMBOL) is no head.
+		text = ('static bool\niommu_is_attach_deferred(struct device *dev)\n{\n'
+			'\treturn false;\n}\nEXPORT_SYMBOL_GPL(x);\n\nstatic void\n'
+			'__iommu_detach_device(struct iommu_domain *domain,\n\t\t      '
+			'struct device *dev)\n{\n}\n')
+		self.assertEqual(probe.function_spans(text), [
+			('iommu_is_attach_deferred', 2, 5), ('__iommu_detach_device', 9, 12)])
+
+
 class ProbeTreeTest(unittest.TestCase):
 
 	def test_candidates_are_the_files_with_key_identifiers(self) -> None:
