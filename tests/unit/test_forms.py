@@ -262,6 +262,18 @@ class FormOptionTest(unittest.TestCase):
 				self.assertEqual(done.stderr, f'deferred_attach: error: {why}\n')
 				self.assertFalse(out.exists())
 
+	def test_refused_tree_writes_nothing_in_any_form(self) -> None:
+		with tempfile.TemporaryDirectory() as tmp:
+			for form in ('android', 'quilt'):
+				out = Path(tmp) / form
+				done = run('backport', str(_commands.golden_tree('before-bd421264ed30-v5.7')),
+					   '--out', str(out), '--signoff', SIGNOFF, '--format', form)
+				self.assertEqual(done.returncode, 1, done.stderr)
+				self.assertRegex(done.stderr, r'^deferred_attach: error: linux 5\.7\.0: '
+						 r'[^\n]*backport bd421264ed30 first\n$')
+				self.assertEqual(done.stdout, '')
+				self.assertFalse(out.exists())
+
 	def test_unknown_format_is_a_usage_error(self) -> None:
 		done = run('backport', '--format', 'rpm', '/nonexistent')
 		self.assertEqual(done.returncode, 2)
