@@ -119,7 +119,7 @@ def backport(request: BackportRequest,
 		total = verify.checkpatch(script, made.paths, made.checkpatch_ignore)
 		checks.append(f'checkpatch --strict: {total}')
 		if request.build:
-			progress('checking the mail: building the touched objects')
+			progress('checking the patch: building the touched objects')
 			built = verify.build(kernel, result.diff, result.changed,
 					     work / 'kbuild', request.jobs)
 			checks.append(f'build: {" ".join(built) or "no .c file touched"}')
