@@ -14,12 +14,15 @@ JOBS ?=
 # backport: several trees at once ("tree tree ..."), the output folder
 # (default out/linux-<version>, or out/ with KDIRS), your Signed-off-by
 # ("Name <mail>", default: git config), another checkpatch.pl, and BUILD=1
-# to compile the touched objects too.
+# to compile the touched objects too.  FORMAT=android (BUG=N for its Bug:
+# line) or FORMAT=quilt instead of the stable mail.
 KDIRS ?=
 OUT ?=
 SIGNOFF ?=
 CHECKPATCH ?=
 BUILD ?=
+FORMAT ?=
+BUG ?=
 # apply: FORCE=1 converts files with uncommitted changes too.
 FORCE ?=
 
@@ -43,8 +46,9 @@ probe: ## Name KDIR's shape, version and deferred-attach sites (JSON=1 for JSON)
 report: ## List KDIR's places to convert as file:line: message (coccicheck's form)
 	@$(CLI) report $(if $(JSON),--json) $(JOBS_OPT) $(KDIR)
 
-backport: ## Write checked stable patch mails for KDIR (or KDIRS) into OUT
+backport: ## Write checked patches for KDIR (or KDIRS) into OUT (FORMAT=mail|android|quilt)
 	@$(CLI) backport $(if $(OUT),--out $(OUT)) \
+		$(if $(FORMAT),--format $(FORMAT)) $(if $(BUG),--bug $(BUG)) \
 		$(if $(SIGNOFF),--signoff "$(SIGNOFF)") \
 		$(if $(CHECKPATCH),--checkpatch $(CHECKPATCH)) $(if $(BUILD),--build) \
 		$(if $(or $(JOBS),$(MAKE_JOBS)),--jobs $(or $(JOBS),$(MAKE_JOBS))) \

@@ -30,37 +30,43 @@ virtual report
 @initialize:python@
 @@
 
-# Functions that decide deferral and store it in the flag: they ask the op
-# on purpose (the first-attach helper, v6.5+ iommu_init_device()).
-deciders = set()
-# The op calls found as part of a NULL-checked test, so that report mode
-# does not list them a second time as bare calls.
-guarded_calls = set()
 MESSAGE = "%s() asks is_attach_deferred: read dev->iommu->attach_deferred"
 HELPER_MESSAGE = "%s() asks %s(), a copy of iommu_is_attach_deferred(): read dev->iommu->attach_deferred"
 REFERENCE = " (upstream dd8a25c557e1)"
 
-@sets_flag@
-identifier decider;
-expression D, E;
+// The key: every rule and script below depends on this one, so that
+// Coccinelle's own token filter keeps only the files that ask the driver's
+// op (a handful of a whole tree) before it parses anything: whatever reads
+// the flag instead of asking has to ask the op first.  The op is the key
+// because no rule here adds it (a name a rule adds is no key), and the
+// first rule that rewrites code names nothing else, which Coccinelle 1.1.1
+// needs to keep its filter once many rules depend on the key.  No script
+// drops a match here (rules exclude by position instead): a dropped match
+// would also drop the key for every later rule.
+@asks_op@
+expression ops;
 @@
 
-decider(...)
+ops->is_attach_deferred
+
+// Functions that decide deferral and store it in the flag ask the op on
+// purpose (the first-attach helper, v6.5+ iommu_init_device()).
+@sets_flag depends on asks_op@
+identifier decider;
+expression D, E;
+position decides;
+@@
+
+decider@decides(...)
 {
   <+...
   D->attach_deferred = E
   ...+>
 }
 
-@script:python@
-decider << sets_flag.decider;
-@@
-
-deciders.add(decider)
-
 // The core's own iommu.c (it defines iommu_probe_device()) is converted by
 // iommu_dma_first_attach.cocci, whose helper is the source of the decision.
-@core_file@
+@core_file depends on asks_op@
 @@
 
 iommu_probe_device(...)
@@ -72,7 +78,7 @@ iommu_probe_device(...)
 // op's answer and nothing else.  The op's implementations in drivers read
 // private state instead, and functions that weigh other things are not
 // copies.
-@helper_copy depends on !core_file@
+@helper_copy depends on asks_op && !core_file@
 identifier helper;
 expression ops;
 expression list args;
@@ -97,14 +103,14 @@ static bool helper(...)
 // A test in an if that asks the op, with or without a NULL check of the op
 // first.  Each kind is found, reported and rewritten before the next kind
 // is looked for, so a rewritten test is never found again as another kind.
-@asks_op_guarded depends on !core_file@
+@asks_op_guarded depends on asks_op && !core_file@
 identifier fn, dev;
 expression ops, domain;
-position p, call;
+position p, call, in_fn != sets_flag.decides;
 statement S;
 @@
 
-fn(...)
+fn@in_fn(...)
 {
   <+...
   if (<+...
@@ -121,37 +127,7 @@ fn(...)
   ...+>
 }
 
-@script:python@
-fn << asks_op_guarded.fn;
-call << asks_op_guarded.call;
-@@
-
-guarded_calls.add((call[0].file, call[0].line, call[0].column))
-if fn in deciders:
-    cocci.include_match(False)
-
-@depends on context@
-position asks_op_guarded.p;
-expression ops, E;
-@@
-
-* ops->is_attach_deferred@p && E
-
-@script:python depends on org@
-p << asks_op_guarded.p;
-fn << asks_op_guarded.fn;
-@@
-
-coccilib.org.print_todo(p[0], MESSAGE % fn)
-
-@script:python depends on report@
-p << asks_op_guarded.p;
-fn << asks_op_guarded.fn;
-@@
-
-coccilib.report.print_report(p[0], MESSAGE % fn + REFERENCE)
-
-@guarded_op_test_reads_flag depends on patch@
+@guarded_op_test_reads_flag depends on asks_op && patch@
 position asks_op_guarded.p;
 expression ops, domain;
 identifier dev;
@@ -171,14 +147,37 @@ identifier dev;
 + dev->iommu && dev->iommu->attach_deferred
 )
 
-@asks_op_bare depends on !core_file@
+@depends on asks_op && context@
+position asks_op_guarded.p;
+expression ops, E;
+@@
+
+* ops->is_attach_deferred@p && E
+
+@script:python depends on asks_op && org@
+p << asks_op_guarded.p;
+fn << asks_op_guarded.fn;
+@@
+
+coccilib.org.print_todo(p[0], MESSAGE % fn)
+
+@script:python depends on asks_op && report@
+p << asks_op_guarded.p;
+fn << asks_op_guarded.fn;
+@@
+
+coccilib.report.print_report(p[0], MESSAGE % fn + REFERENCE)
+
+// The op asked without a NULL check of it (the call of a guarded test is
+// not found again).
+@asks_op_bare depends on asks_op && !core_file@
 identifier fn, dev;
 expression ops, domain;
-position p;
+position p != asks_op_guarded.call, in_fn != sets_flag.decides;
 statement S;
 @@
 
-fn(...)
+fn@in_fn(...)
 {
   <+...
   if (<+...
@@ -191,37 +190,7 @@ fn(...)
   ...+>
 }
 
-@script:python@
-fn << asks_op_bare.fn;
-p << asks_op_bare.p;
-@@
-
-if fn in deciders or (p[0].file, p[0].line, p[0].column) in guarded_calls:
-    cocci.include_match(False)
-
-@depends on context@
-position asks_op_bare.p;
-expression ops;
-expression list args;
-@@
-
-* ops->is_attach_deferred@p(args)
-
-@script:python depends on org@
-p << asks_op_bare.p;
-fn << asks_op_bare.fn;
-@@
-
-coccilib.org.print_todo(p[0], MESSAGE % fn)
-
-@script:python depends on report@
-p << asks_op_bare.p;
-fn << asks_op_bare.fn;
-@@
-
-coccilib.report.print_report(p[0], MESSAGE % fn + REFERENCE)
-
-@bare_op_test_reads_flag depends on patch@
+@bare_op_test_reads_flag depends on asks_op && patch@
 position asks_op_bare.p;
 expression ops, domain;
 identifier dev;
@@ -241,16 +210,38 @@ identifier dev;
 + dev->iommu && dev->iommu->attach_deferred
 )
 
+@depends on asks_op && context@
+position asks_op_bare.p;
+expression ops;
+expression list args;
+@@
+
+* ops->is_attach_deferred@p(args)
+
+@script:python depends on asks_op && org@
+p << asks_op_bare.p;
+fn << asks_op_bare.fn;
+@@
+
+coccilib.org.print_todo(p[0], MESSAGE % fn)
+
+@script:python depends on asks_op && report@
+p << asks_op_bare.p;
+fn << asks_op_bare.fn;
+@@
+
+coccilib.report.print_report(p[0], MESSAGE % fn + REFERENCE)
+
 // A test in an if that calls a copy of the helper.
-@asks_helper_copy depends on !core_file@
+@asks_helper_copy depends on asks_op && !core_file@
 identifier fn, dev;
 identifier helper_copy.helper;
 expression domain;
-position p;
+position p, in_fn != sets_flag.decides;
 statement S;
 @@
 
-fn(...)
+fn@in_fn(...)
 {
   <+...
   if (<+...
@@ -263,38 +254,7 @@ fn(...)
   ...+>
 }
 
-@script:python@
-fn << asks_helper_copy.fn;
-@@
-
-if fn in deciders:
-    cocci.include_match(False)
-
-@depends on context@
-position asks_helper_copy.p;
-identifier helper_copy.helper;
-expression list args;
-@@
-
-* helper@p(args)
-
-@script:python depends on org@
-p << asks_helper_copy.p;
-fn << asks_helper_copy.fn;
-helper << helper_copy.helper;
-@@
-
-coccilib.org.print_todo(p[0], HELPER_MESSAGE % (fn, helper))
-
-@script:python depends on report@
-p << asks_helper_copy.p;
-fn << asks_helper_copy.fn;
-helper << helper_copy.helper;
-@@
-
-coccilib.report.print_report(p[0], HELPER_MESSAGE % (fn, helper) + REFERENCE)
-
-@helper_test_reads_flag depends on patch@
+@helper_test_reads_flag depends on asks_op && patch@
 position asks_helper_copy.p;
 identifier helper_copy.helper;
 expression domain;
@@ -315,12 +275,36 @@ identifier dev;
 + dev->iommu && dev->iommu->attach_deferred
 )
 
+@depends on asks_op && context@
+position asks_helper_copy.p;
+identifier helper_copy.helper;
+expression list args;
+@@
+
+* helper@p(args)
+
+@script:python depends on asks_op && org@
+p << asks_helper_copy.p;
+fn << asks_helper_copy.fn;
+helper << helper_copy.helper;
+@@
+
+coccilib.org.print_todo(p[0], HELPER_MESSAGE % (fn, helper))
+
+@script:python depends on asks_op && report@
+p << asks_helper_copy.p;
+fn << asks_helper_copy.fn;
+helper << helper_copy.helper;
+@@
+
+coccilib.report.print_report(p[0], HELPER_MESSAGE % (fn, helper) + REFERENCE)
+
 // ---------------------------------------------------------------------------
 // patch: what the rewritten tests leave unused
 // ---------------------------------------------------------------------------
 
 // The ops local that only served the test.
-@unused_ops_local depends on guarded_op_test_reads_flag || bare_op_test_reads_flag@
+@unused_ops_local depends on asks_op && (guarded_op_test_reads_flag || bare_op_test_reads_flag)@
 identifier fn, ops;
 expression E;
 @@
@@ -333,13 +317,13 @@ fn(...)
 }
 
 // The helper copy nothing calls any more.
-@helper_copy_still_called depends on helper_test_reads_flag@
+@helper_copy_still_called depends on asks_op && helper_test_reads_flag@
 identifier helper_copy.helper;
 @@
 
 helper(...)
 
-@unused_helper_copy depends on helper_test_reads_flag && !helper_copy_still_called@
+@unused_helper_copy depends on asks_op && helper_test_reads_flag && !helper_copy_still_called@
 identifier helper_copy.helper;
 @@
 
@@ -349,7 +333,7 @@ identifier helper_copy.helper;
 - }
 
 // A static ops getter that only the removed code called.
-@ops_getter depends on (unused_ops_local || unused_helper_copy) && !core_file@
+@ops_getter depends on asks_op && (unused_ops_local || unused_helper_copy) && !core_file@
 identifier getter;
 @@
 
@@ -358,13 +342,13 @@ static const struct iommu_ops *getter(...)
   ...
 }
 
-@ops_getter_still_called@
+@ops_getter_still_called depends on asks_op && ops_getter@
 identifier ops_getter.getter;
 @@
 
 getter(...)
 
-@unused_ops_getter depends on !ops_getter_still_called@
+@unused_ops_getter depends on asks_op && patch && ops_getter && !ops_getter_still_called@
 identifier ops_getter.getter;
 @@
 

@@ -27,12 +27,24 @@ virtual context
 virtual org
 virtual report
 
-// ---------------------------------------------------------------------------
-// context, org and report: every per-call deferral check the change removes
-// ---------------------------------------------------------------------------
+// The key: every rule and script below depends on this one, so that
+// Coccinelle's own token filter keeps only the files that call the core's
+// helper (one file of a whole tree) before it parses anything.  Every
+// generation this applies to has the helper, a half-converted tree too.
+// Two facts of Coccinelle 1.1.1 shape this: its filter gives up (and parses
+// every file) once more than five rules need tokens the key does not
+// imply, so the key must be a token that the rules' own code contains, as
+// the generated prototype rules inherit only that; and a script or a rule
+// that inherits from a rule does not inherit that rule's dependencies, so
+// each names the key itself.
+@asks_helper@
+@@
 
-@deferred_check depends on !patch@
-identifier fn != iommu_is_attach_deferred;
+iommu_is_attach_deferred(...)
+
+// The first-attach helper is the one place that still asks, by design.
+@deferred_check depends on asks_helper && !patch@
+identifier fn != {iommu_is_attach_deferred, iommu_group_do_dma_first_attach};
 expression list args;
 position p;
 @@
@@ -44,29 +56,21 @@ fn(...)
   ...+>
 }
 
-// The first-attach helper is the one place that still asks, by design.
-@script:python depends on !patch@
-fn << deferred_check.fn;
-@@
-
-if fn == "iommu_group_do_dma_first_attach":
-    cocci.include_match(False)
-
-@deferred_check_context depends on context@
+@deferred_check_context depends on asks_helper && context@
 position deferred_check.p;
 expression list args;
 @@
 
 * iommu_is_attach_deferred@p(args)
 
-@script:python depends on org@
+@script:python depends on asks_helper && org@
 p << deferred_check.p;
 fn << deferred_check.fn;
 @@
 
 coccilib.org.print_todo(p[0], "%s() asks is_attach_deferred: use the first-attach helper and dev->iommu->attach_deferred" % fn)
 
-@script:python depends on report@
+@script:python depends on asks_helper && report@
 p << deferred_check.p;
 fn << deferred_check.fn;
 @@
@@ -77,7 +81,7 @@ coccilib.report.print_report(p[0], "%s() asks is_attach_deferred: use the first-
 // itself (v5.12-v5.17), the default-domain attach in iommu_probe_device()
 // not going through the first-attach helper, and an attach that does not
 // clear the flag where its tracepoint fires.
-@deferred_attach_asks_op depends on !patch@
+@deferred_attach_asks_helper depends on asks_helper && !patch@
 identifier dev, domain;
 expression ops;
 expression list args;
@@ -91,7 +95,7 @@ int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
   ...+>
 }
 
-@probe_attach_not_first depends on !patch@
+@probe_attach_not_first depends on asks_helper && !patch@
 identifier dev;
 expression group;
 position p;
@@ -104,7 +108,7 @@ int iommu_probe_device(struct device *dev)
   ...+>
 }
 
-@attach_keeps_flag depends on !patch exists@
+@attach_keeps_flag depends on asks_helper && !patch exists@
 identifier domain, dev;
 position p;
 @@
@@ -116,45 +120,45 @@ static int __iommu_attach_device(struct iommu_domain *domain, struct device *dev
   ...
 }
 
-@depends on context@
-position p = {deferred_attach_asks_op.p, probe_attach_not_first.p, attach_keeps_flag.p};
+@depends on asks_helper && context@
+position p = {deferred_attach_asks_helper.p, probe_attach_not_first.p, attach_keeps_flag.p};
 identifier f;
 expression list args;
 @@
 
 * f@p(args)
 
-@script:python depends on org@
-p << deferred_attach_asks_op.p;
+@script:python depends on asks_helper && org@
+p << deferred_attach_asks_helper.p;
 @@
 
 coccilib.org.print_todo(p[0], "iommu_deferred_attach() asks is_attach_deferred: read dev->iommu->attach_deferred")
 
-@script:python depends on report@
-p << deferred_attach_asks_op.p;
+@script:python depends on asks_helper && report@
+p << deferred_attach_asks_helper.p;
 @@
 
 coccilib.report.print_report(p[0], "iommu_deferred_attach() asks is_attach_deferred: read dev->iommu->attach_deferred (upstream dd8a25c557e1)")
 
-@script:python depends on org@
+@script:python depends on asks_helper && org@
 p << probe_attach_not_first.p;
 @@
 
 coccilib.org.print_todo(p[0], "iommu_probe_device() attaches the default domain directly: use iommu_group_do_dma_first_attach()")
 
-@script:python depends on report@
+@script:python depends on asks_helper && report@
 p << probe_attach_not_first.p;
 @@
 
 coccilib.report.print_report(p[0], "iommu_probe_device() attaches the default domain directly: use iommu_group_do_dma_first_attach() (upstream dd8a25c557e1)")
 
-@script:python depends on org@
+@script:python depends on asks_helper && org@
 p << attach_keeps_flag.p;
 @@
 
 coccilib.org.print_todo(p[0], "__iommu_attach_device() does not clear dev->iommu->attach_deferred on success")
 
-@script:python depends on report@
+@script:python depends on asks_helper && report@
 p << attach_keeps_flag.p;
 @@
 
@@ -164,7 +168,90 @@ coccilib.report.print_report(p[0], "__iommu_attach_device() does not clear dev->
 // patch: upstream's change, place by place
 // ---------------------------------------------------------------------------
 
-@has_first_attach_helper depends on patch@
+// __iommu_detach_device(): detach is no longer blocked.  Every generation
+// has this early return only there, so the rule names no function; that
+// also makes it the first patch rule whose only token is the key, which
+// Coccinelle 1.1.1 needs to keep its filter (see the key's comment).
+@detach_not_blocked depends on asks_helper && patch@
+@@
+
+(
+- if (iommu_is_attach_deferred(...))
+- 	return;
+|
+- if (iommu_is_attach_deferred(...)) {
+- 	return;
+- }
+)
+
+// __iommu_attach_device(): a real attach ends the deferral.
+@attach_clears_flag depends on asks_helper && patch@
+identifier domain, dev, ret;
+@@
+
+static int __iommu_attach_device(struct iommu_domain *domain, struct device *dev)
+{
+  ...
+- if (!ret)
+- 	trace_attach_device_to_domain(dev);
+- return ret;
++ if (ret)
++ 	return ret;
++ dev->iommu->attach_deferred = 0;
++ trace_attach_device_to_domain(dev);
++ return 0;
+}
+
+// Vendor trees (e.g. Asahi's page-size check) already end the attach with
+// "if (ret) return ret; ... trace; return 0;": the flag is cleared where the
+// tracepoint fires, i.e. only when the whole attach succeeded.
+@attach_clears_flag_before_trace depends on asks_helper && patch && !attach_clears_flag@
+identifier domain, dev;
+@@
+
+static int __iommu_attach_device(struct iommu_domain *domain, struct device *dev)
+{
+  ... when != dev->iommu->attach_deferred = 0;
++ dev->iommu->attach_deferred = 0;
+  trace_attach_device_to_domain(dev);
+  return 0;
+}
+
+// iommu_deferred_attach(): the DMA API reads the flag, not the op.
+@deferred_attach_reads_flag depends on asks_helper && patch@
+identifier dev, domain;
+expression ops;
+@@
+
+int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
+{
+  <+...
+(
+- iommu_is_attach_deferred(...)
++ dev->iommu && dev->iommu->attach_deferred
+|
+- ops->is_attach_deferred && ops->is_attach_deferred(...)
++ dev->iommu && dev->iommu->attach_deferred
+|
+- ops->is_attach_deferred != NULL && ops->is_attach_deferred(...)
++ dev->iommu && dev->iommu->attach_deferred
+)
+  ...+>
+}
+
+// v5.12 to v5.17 fetched the ops into a local just for that question.
+@deferred_attach_unused_ops depends on asks_helper && deferred_attach_reads_flag@
+identifier dev, domain, ops;
+expression E;
+@@
+
+int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
+{
+- const struct iommu_ops *ops = E;
+  ... when != ops
+}
+
+@has_first_attach_helper depends on asks_helper && patch@
 identifier dev, data;
 @@
 
@@ -174,7 +261,7 @@ static int iommu_group_do_dma_first_attach(struct device *dev, void *data)
 }
 
 // iommu_probe_device(): the default domain is the first attach.
-@probe_attaches_default_domain depends on patch@
+@probe_attaches_default_domain depends on asks_helper && patch@
 identifier dev;
 expression group;
 @@
@@ -188,7 +275,7 @@ int iommu_probe_device(struct device *dev)
 }
 
 // iommu_group_add_device(): a device joining a group with a domain.
-@group_add_attaches_domain depends on patch@
+@group_add_attaches_domain depends on asks_helper && patch@
 expression domain;
 identifier dev, ret;
 @@
@@ -213,7 +300,7 @@ identifier dev, ret;
 // is replaced by the first-attach helper and its wrapper renamed to match.
 // A callback that carries code of its own (vendor trees) keeps it and calls
 // the first-attach helper instead.
-@dma_attach_callback depends on patch@
+@dma_attach_callback depends on asks_helper && patch@
 identifier callback, dev, data, domain, ret;
 @@
 
@@ -228,7 +315,7 @@ identifier callback, dev, data, domain, ret;
 - 	return ret;
 - }
 
-@dma_attach_callback_with_extras depends on patch && !dma_attach_callback@
+@dma_attach_callback_with_extras depends on asks_helper && patch && !dma_attach_callback@
 identifier callback, dev, data, domain, ret;
 @@
 
@@ -248,7 +335,7 @@ identifier callback, dev, data, domain, ret;
   ...
   }
 
-@dma_attach_wrapper depends on dma_attach_callback@
+@dma_attach_wrapper depends on asks_helper && dma_attach_callback@
 identifier dma_attach_callback.callback, wrapper, group;
 expression domain;
 @@
@@ -261,7 +348,7 @@ expression domain;
 + 					  iommu_group_do_dma_first_attach);
   }
 
-@dma_attach_wrapper_caller depends on dma_attach_wrapper@
+@dma_attach_wrapper_caller depends on asks_helper && dma_attach_wrapper@
 identifier dma_attach_wrapper.wrapper;
 expression group;
 @@
@@ -269,39 +356,10 @@ expression group;
 - wrapper(group)
 + __iommu_group_dma_first_attach(group)
 
-// The helper that asks the driver; it moves above iommu_probe_device() when
-// it is defined below it, because the first-attach helper calls it.
-@probe_position depends on patch@
-position probe;
-@@
-
-int iommu_probe_device@probe(...)
-{
-  ...
-}
-
-@deferred_helper depends on patch@
-typedef bool;
-position helper;
-@@
-
-static bool iommu_is_attach_deferred@helper(...)
-{
-  ...
-}
-
-@script:python deferred_helper_below_probe@
-probe << probe_position.probe;
-helper << deferred_helper.helper;
-@@
-
-if int(helper[0].line) < int(probe[0].line):
-    cocci.include_match(False)
-
 // Does iommu_probe_device() hold the group mutex where it attaches the
 // default domain?  Not before upstream 556f99ac8866 (v5.17, also in 5.15.y):
 // there the new helper must not assert it.
-@probe_attach_locked depends on patch exists@
+@probe_attach_locked depends on asks_helper && patch exists@
 identifier dev;
 expression group, ret;
 @@
@@ -319,7 +377,7 @@ int iommu_probe_device(struct device *dev)
   ...
 }
 
-@deferred_helper_two_args depends on patch@
+@deferred_helper_two_args depends on asks_helper && patch@
 typedef bool;
 identifier domain, dev;
 @@
@@ -329,7 +387,9 @@ static bool iommu_is_attach_deferred(struct iommu_domain *domain, struct device 
   ...
 }
 
-@add_first_attach_helper depends on patch && !has_first_attach_helper && (probe_attaches_default_domain || group_add_attaches_domain || dma_attach_callback || dma_attach_callback_with_extras)@
+// The first-attach helper asserts the group mutex, as upstream's does, where
+// every caller holds it.
+@add_first_attach_helper depends on asks_helper && patch && !has_first_attach_helper && (probe_attaches_default_domain || group_add_attaches_domain || dma_attach_callback || dma_attach_callback_with_extras) && (probe_attach_locked || !probe_attaches_default_domain)@
 identifier probe_dev;
 @@
 
@@ -352,8 +412,40 @@ identifier probe_dev;
   ...
   }
 
-// Before v5.18 the helper also takes the domain; keep the tree's signature.
-@first_attach_helper_two_args depends on add_first_attach_helper && deferred_helper_two_args@
+// Where iommu_probe_device() attaches without the mutex, asserting it would
+// be a false lockdep report: the helper goes without the assertion.  (One
+// rule per variant, rather than a later rule that edits the added code:
+// Coccinelle cannot key a rule whose every token was added by another.)
+@add_first_attach_helper_unlocked depends on asks_helper && patch && !has_first_attach_helper && probe_attaches_default_domain && !probe_attach_locked@
+identifier probe_dev;
+@@
+
++ static int iommu_group_do_dma_first_attach(struct device *dev, void *data)
++ {
++ 	struct iommu_domain *domain = data;
++
++ 	if (iommu_is_attach_deferred(dev)) {
++ 		dev->iommu->attach_deferred = 1;
++ 		return 0;
++ 	}
++
++ 	return __iommu_attach_device(domain, dev);
++ }
++
+  int iommu_probe_device(struct device *probe_dev)
+  {
+  ...
+  }
+
+@script:python depends on asks_helper@
+probe_dev << add_first_attach_helper_unlocked.probe_dev;
+@@
+
+print("deferred-attach-note: iommu_probe_device() attaches the default domain without group->mutex (the tree predates upstream 556f99ac8866 \"iommu: Extend mutex lock scope in iommu_probe_device()\"), so iommu_group_do_dma_first_attach() is added without lockdep_assert_held(); its other callers hold the mutex")
+
+// Before v5.18 the helper also takes the domain; keep the tree's signature
+// (in the helper just added, or in a hand backport's copy that missed it).
+@first_attach_helper_two_args depends on asks_helper && deferred_helper_two_args@
 identifier dev, data, domain;
 @@
 
@@ -366,23 +458,36 @@ static int iommu_group_do_dma_first_attach(struct device *dev, void *data)
   ...
 }
 
-@first_attach_helper_unlocked_caller depends on add_first_attach_helper && probe_attaches_default_domain && !probe_attach_locked@
-identifier dev, data;
+// The helper that asks the driver; it moves above iommu_probe_device() when
+// it is defined below it, because the first-attach helper calls it.
+@probe_position depends on asks_helper && patch@
+position probe;
 @@
 
-static int iommu_group_do_dma_first_attach(struct device *dev, void *data)
+int iommu_probe_device@probe(...)
 {
-  ...
-- lockdep_assert_held(&dev->iommu_group->mutex);
   ...
 }
 
-@script:python depends on first_attach_helper_unlocked_caller@
+@deferred_helper depends on asks_helper && patch@
+typedef bool;
+position helper;
 @@
 
-print("deferred-attach-note: iommu_probe_device() attaches the default domain without group->mutex (the tree predates upstream 556f99ac8866 \"iommu: Extend mutex lock scope in iommu_probe_device()\"), so iommu_group_do_dma_first_attach() is added without lockdep_assert_held(); its other callers hold the mutex")
+static bool iommu_is_attach_deferred@helper(...)
+{
+  ...
+}
 
-@move_deferred_helper depends on add_first_attach_helper && deferred_helper_below_probe@
+@script:python deferred_helper_below_probe@
+probe << probe_position.probe;
+helper << deferred_helper.helper;
+@@
+
+if int(helper[0].line) < int(probe[0].line):
+    cocci.include_match(False)
+
+@move_deferred_helper depends on asks_helper && (add_first_attach_helper || add_first_attach_helper_unlocked) && deferred_helper_below_probe@
 typedef bool;
 parameter list params;
 statement list body;
@@ -393,7 +498,7 @@ statement list body;
 -   body
 - }
 
-@readd_deferred_helper depends on move_deferred_helper@
+@readd_deferred_helper depends on asks_helper && move_deferred_helper@
 typedef bool;
 parameter list move_deferred_helper.params;
 statement list move_deferred_helper.body;
@@ -408,89 +513,3 @@ statement list move_deferred_helper.body;
   {
   ...
   }
-
-// __iommu_attach_device(): a real attach ends the deferral.
-@attach_clears_flag depends on patch@
-identifier domain, dev, ret;
-@@
-
-static int __iommu_attach_device(struct iommu_domain *domain, struct device *dev)
-{
-  ...
-- if (!ret)
-- 	trace_attach_device_to_domain(dev);
-- return ret;
-+ if (ret)
-+ 	return ret;
-+ dev->iommu->attach_deferred = 0;
-+ trace_attach_device_to_domain(dev);
-+ return 0;
-}
-
-// Vendor trees (e.g. Asahi's page-size check) already end the attach with
-// "if (ret) return ret; ... trace; return 0;": the flag is cleared where the
-// tracepoint fires, i.e. only when the whole attach succeeded.
-@attach_clears_flag_before_trace depends on patch && !attach_clears_flag@
-identifier domain, dev;
-@@
-
-static int __iommu_attach_device(struct iommu_domain *domain, struct device *dev)
-{
-  ... when != dev->iommu->attach_deferred = 0;
-+ dev->iommu->attach_deferred = 0;
-  trace_attach_device_to_domain(dev);
-  return 0;
-}
-
-// iommu_deferred_attach(): the DMA API reads the flag, not the op.
-@deferred_attach_reads_flag depends on patch@
-identifier dev, domain;
-expression ops;
-@@
-
-int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
-{
-  <+...
-(
-- iommu_is_attach_deferred(...)
-+ dev->iommu && dev->iommu->attach_deferred
-|
-- ops->is_attach_deferred && ops->is_attach_deferred(...)
-+ dev->iommu && dev->iommu->attach_deferred
-|
-- ops->is_attach_deferred != NULL && ops->is_attach_deferred(...)
-+ dev->iommu && dev->iommu->attach_deferred
-)
-  ...+>
-}
-
-// v5.12 to v5.17 fetched the ops into a local just for that question.
-@deferred_attach_unused_ops depends on deferred_attach_reads_flag@
-identifier dev, domain, ops;
-expression E;
-@@
-
-int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
-{
-- const struct iommu_ops *ops = E;
-  ... when != ops
-}
-
-// __iommu_detach_device(): detach is no longer blocked.
-@detach_not_blocked depends on patch@
-identifier domain, dev;
-@@
-
-static void __iommu_detach_device(struct iommu_domain *domain, struct device *dev)
-{
-  ...
-(
-- if (iommu_is_attach_deferred(...))
-- 	return;
-|
-- if (iommu_is_attach_deferred(...)) {
-- 	return;
-- }
-)
-  ...
-}

@@ -16,7 +16,8 @@ from typing import Callable, Optional
 # Run as a script (python3 scripts/deferred_attach.py): find dattach/.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dattach import backport, convert, inplace, plan, probe, render, report, tree  # noqa: E402
+from dattach import (backport, convert, forms, inplace, plan, probe, render,  # noqa: E402
+		     report, tree)
 from dattach.errors import (BadInputError, DattachError, ExitStatus,  # noqa: E402
 			    RefusedError)
 from dattach.gitscratch import Identity, parse_identity, user_identity  # noqa: E402
@@ -101,6 +102,9 @@ def run_backport(args: argparse.Namespace) -> ExitStatus:
 	kdirs = args.kdir or [None]
 	checkpatch = Path(args.checkpatch) if args.checkpatch else None
 	spatch = os.environ.get('SPATCH', 'spatch')
+	form = forms.Form(args.format)
+	# Before any tree is read: a bad --bug is the command line's fault.
+	forms.check_bug(args.bug, form)
 	if len(kdirs) == 1:
 		kernel = _kernel_tree(kdirs[0])
 		signoff = _signoff(args, kdirs[0])
@@ -108,7 +112,7 @@ def run_backport(args: argparse.Namespace) -> ExitStatus:
 		request = backport.BackportRequest(
 			kdir=str(kernel.path), out=out, signoff=signoff,
 			checkpatch=checkpatch, build=args.build, jobs=args.jobs,
-			spatch=spatch)
+			spatch=spatch, form=form, bug=args.bug)
 		try:
 			result = backport.backport(request, progress=convert.tty_progress)
 		finally:
@@ -119,6 +123,9 @@ def run_backport(args: argparse.Namespace) -> ExitStatus:
 		print(result.message, file=sys.stderr)
 		for check in result.checks:
 			print(f'{PROG}: checked: {check}', file=sys.stderr)
+		if result.series:
+			print(f'{PROG}: add to debian/patches/series: {result.series}',
+			      file=sys.stderr)
 		return ExitStatus.OK
 	signoff = _signoff(args, None)
 	out = Path(args.out) if args.out else Path('out')
@@ -127,7 +134,8 @@ def run_backport(args: argparse.Namespace) -> ExitStatus:
 	def make_request(kdir: str, folder: Path) -> backport.BackportRequest:
 		return backport.BackportRequest(
 			kdir=kdir, out=folder, signoff=signoff, checkpatch=checkpatch,
-			build=args.build, jobs=max(1, cpus // args.jobs), spatch=spatch)
+			build=args.build, jobs=max(1, cpus // args.jobs), spatch=spatch,
+			form=form, bug=args.bug)
 	try:
 		results = backport.backport_many([str(k) for k in kdirs], out,
 						 make_request, args.jobs,
@@ -219,12 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
 	report_cmd.set_defaults(func=run_report)
 
 	backport_cmd = commands.add_parser(
-		'backport', help='write stable patch mails, checked before written',
-		description='Write the conversion as patch mails in git '
-			    'format-patch form (one per upstream commit the tree '
-			    'needs), after checking that they apply with git am and '
-			    'pass the tree\'s checkpatch.pl --strict (and, with '
-			    '--build, compile).  A failed check writes nothing.  '
+		'backport', help='write checked patches: stable mail, Android or quilt',
+		description='Write the conversion as patches (one per upstream '
+			    'commit the tree needs): stable mails in git '
+			    'format-patch form, Android Common Kernel commits '
+			    '(UPSTREAM:/BACKPORT:, Change-Id) or a quilt patch with '
+			    'DEP-3 headers, after checking that they apply with '
+			    'git am (and quilt push, for quilt) and pass the '
+			    'tree\'s checkpatch.pl --strict (and, with --build, '
+			    'compile).  A failed check writes nothing.  '
 			    'With several KDIRs: one folder per tree under OUT, and '
 			    'a summary table in OUT/summary.txt and summary.json.',
 		epilog='exit status as for diff, and 4 when a check failed; with '
@@ -240,6 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
 	backport_cmd.add_argument('--checkpatch', metavar='PATH',
 				  help='checkpatch.pl to use (default: the tree\'s own; '
 				       'its tree is checkpatch\'s --root)')
+	backport_cmd.add_argument('--format', choices=[f.value for f in forms.Form],
+				  default=forms.Form.MAIL.value,
+				  help='mail: [PATCH x.y.y] stable mail; android: Android '
+				       'Common Kernel commit; quilt: DEP-3 patch for '
+				       'debian/patches (default: %(default)s)')
+	backport_cmd.add_argument('--bug', metavar='N',
+				  help="android: the commit's Bug: number")
 	backport_cmd.add_argument('--build', action='store_true',
 				  help='also compile the touched objects with the '
 				       "tree's Kbuild in a scratch copy")

@@ -9,6 +9,7 @@ packages=(
 	coccinelle		# spatch
 	mypy			# the type check in make check
 	git make gcc perl python3
+	quilt			# backport --format quilt: its quilt push check
 	bc bison flex libelf-dev libssl-dev	# Kbuild, for the build check
 	kmod cpio		# Kbuild helpers make defconfig expects
 	xz-utils		# the linux-source tarballs are .tar.xz

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Optional
 
-from dattach import convert, mail, probe, tree, verify
+from dattach import convert, forms, probe, tree, verify
 from dattach.errors import DattachError, ExitStatus, RefusedError
 from dattach.gitscratch import Identity
 
@@ -40,6 +40,8 @@ class BackportRequest:
 	build: bool = False
 	jobs: int = 1
 	spatch: str = 'spatch'
+	form: forms.Form = forms.Form.MAIL
+	bug: Optional[str] = None	# android: the Bug: line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,11 +55,15 @@ class BackportResult:
 	message: str		# the summary line, or why it failed
 	status: ExitStatus
 	checks: list[str] = dataclasses.field(default_factory=list)
+	form: forms.Form = forms.Form.MAIL
+	series: Optional[str] = None	# quilt: the line to add to the series
 
 	def to_json(self) -> dict[str, object]:
 		return {'tree': self.kdir, 'version': self.version,
-			'shape': self.shape, 'outcome': self.outcome.value,
+			'shape': self.shape, 'format': self.form.value,
+			'outcome': self.outcome.value,
 			'files_changed': self.changed, 'mails': self.mails,
+			'series': self.series,
 			'message': self.message, 'status': int(self.status),
 			'checks': self.checks}
 
@@ -80,6 +86,7 @@ def backport(request: BackportRequest,
 	     progress: Callable[[str], None] = lambda _: None) -> BackportResult:
 	"""One tree.  Raises DattachError when the tree is refused or a check
 	fails; then nothing has been written."""
+	forms.check_bug(request.bug, request.form)
 	kernel = tree.open_tree(request.kdir)
 	result = convert.convert(convert.ConvertRequest(tree=kernel, jobs=request.jobs,
 							spatch=request.spatch),
@@ -88,39 +95,46 @@ def backport(request: BackportRequest,
 	if result.outcome is convert.Outcome.ALREADY_CONVERTED:
 		return BackportResult(request.kdir, kernel.version, shape,
 				      Outcome.ALREADY_CONVERTED, [], [],
-				      result.summary(), ExitStatus.OK)
+				      result.summary(), ExitStatus.OK, form=request.form)
 	if not result.diff:
 		raise RefusedError(f'linux {kernel.version}: the conversion changed '
 				   'nothing, so there is no mail to write')
 	checks = []
 	with tempfile.TemporaryDirectory(prefix='deferred-attach-backport.') as tmp:
 		work = Path(tmp)
-		progress('making the mail')
-		made = mail.make_mails(result, request.signoff, work / 'mail')
-		progress('checking the mail: git am')
+		progress(f'making the patch ({request.form.value})')
+		made = forms.make_patches(result, request.signoff, work / 'mail',
+					  request.form, request.bug)
+		progress('checking the patch: git am')
 		verify.git_am(kernel, result.changed, made.paths, work / 'am',
 			      made.converted)
 		checks.append('git am')
-		progress('checking the mail: checkpatch --strict')
+		if request.form is forms.Form.QUILT:
+			progress('checking the patch: quilt push')
+			pushed = verify.quilt_push(kernel, result.changed, made.paths,
+						   work / 'quilt', made.converted)
+			checks.append(f'quilt push: {pushed}')
+		progress('checking the patch: checkpatch --strict')
 		script = verify.find_checkpatch(kernel, request.checkpatch)
-		checks.append(f'checkpatch --strict: {verify.checkpatch(script, made.paths)}')
+		total = verify.checkpatch(script, made.paths, made.checkpatch_ignore)
+		checks.append(f'checkpatch --strict: {total}')
 		if request.build:
-			progress('checking the mail: building the touched objects')
+			progress('checking the patch: building the touched objects')
 			built = verify.build(kernel, result.diff, result.changed,
 					     work / 'kbuild', request.jobs)
 			checks.append(f'build: {" ".join(built) or "no .c file touched"}')
 		written = _write(made.paths, request.out)
 	return BackportResult(request.kdir, kernel.version, shape, Outcome.WRITTEN,
 			      result.changed, written, result.summary(), ExitStatus.OK,
-			      checks)
+			      checks, request.form, made.series)
 
 
-def _failed(kdir: str, err: DattachError, version: str = '',
+def _failed(kdir: str, err: DattachError, form: forms.Form, version: str = '',
 	    shape: str = '') -> BackportResult:
 	outcome = (Outcome.REFUSED if err.status is ExitStatus.REFUSED
 		   else Outcome.FAILED)
 	return BackportResult(kdir, version, shape, outcome, [], [], str(err),
-			      err.status)
+			      err.status, form=form)
 
 
 def _shape(kernel: tree.KernelTree) -> str:
@@ -176,17 +190,20 @@ def backport_many(kdirs: list[str], out: Path,
 		return result
 
 	def one(kdir: str) -> BackportResult:
+		# A path that is no kernel tree gets no folder; its request
+		# only says which form its summary line is for.
+		request = make_request(kdir, out / names.get(kdir, ''))
 		if kdir not in names:
 			try:
 				tree.open_tree(kdir)
 			except DattachError as err:
-				return _failed(kdir, err)
-		request = make_request(kdir, out / names[kdir])
+				return _failed(kdir, err, request.form)
 		try:
 			return backport(request)
 		except DattachError as err:
 			kernel = tree.open_tree(kdir)
-			return _failed(kdir, err, kernel.version, _shape(kernel))
+			return _failed(kdir, err, request.form, kernel.version,
+				       _shape(kernel))
 
 	with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
 		return list(pool.map(counted, kdirs))

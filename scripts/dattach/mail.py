@@ -9,6 +9,7 @@ author with a stable-style message, and `git format-patch` writes the mail
 import dataclasses
 import textwrap
 from pathlib import Path
+from typing import Callable, Optional
 
 from dattach.convert import ConvertResult
 from dattach.gitscratch import Identity, ScratchRepo
@@ -27,6 +28,12 @@ class UpstreamCommit:
 	description: tuple[str, ...]
 	# Upstream's trailers, in order, after the description.
 	trailers: tuple[str, ...]
+	# The first release that has it (DEP-3's Applied-Upstream).
+	release: str
+
+	@property
+	def url(self) -> str:
+		return f'https://git.kernel.org/linus/{self.sha}'
 
 
 DD8A25C557E1 = UpstreamCommit(
@@ -52,6 +59,7 @@ DD8A25C557E1 = UpstreamCommit(
 		'Link: https://lore.kernel.org/r/20230110025408.667767-5-baolu.lu@linux.intel.com',
 		'Signed-off-by: Joerg Roedel <jroedel@suse.de>',
 	),
+	release='v6.3',
 )
 
 # Every upstream commit the toolkit carries, in series order.
@@ -84,7 +92,16 @@ def adaptations(result: ConvertResult) -> list[str]:
 	return parts
 
 
-def _wrap(text: str, indent: str = '') -> str:
+def adaptation_note(result: ConvertResult, signoff: Identity) -> str:
+	"""'[ Name: adapted to this tree: ... ]', wrapped; '' when nothing
+	was adapted."""
+	adapted = adaptations(result)
+	if not adapted:
+		return ''
+	return wrap(f'[ {signoff.name}: adapted to this tree: {". ".join(adapted)}. ]')
+
+
+def wrap(text: str, indent: str = '') -> str:
 	return textwrap.fill(text, WIDTH, initial_indent=indent,
 			     subsequent_indent=indent, break_long_words=False,
 			     break_on_hyphens=False)
@@ -95,11 +112,10 @@ def message(commit: UpstreamCommit, result: ConvertResult,
 	"""The commit message: subject, stable header, description, what was
 	adapted, upstream's trailers and the backporter's sign-off."""
 	paragraphs = [commit.subject, f'[ Upstream commit {commit.sha} ]']
-	paragraphs += [_wrap(text) for text in commit.description]
-	adapted = adaptations(result)
-	if adapted:
-		note = f'[ {signoff.name}: adapted to this tree: {". ".join(adapted)}. ]'
-		paragraphs.append(_wrap(note))
+	paragraphs += [wrap(text) for text in commit.description]
+	note = adaptation_note(result, signoff)
+	if note:
+		paragraphs.append(note)
 	trailers = list(commit.trailers)
 	own = f'Signed-off-by: {signoff}'
 	if own not in trailers:
@@ -120,7 +136,7 @@ def _fill_cover_letter(path: Path, result: ConvertResult,
 	version = result.tree.version
 	text = text.replace('*** SUBJECT HERE ***',
 			    f'Backport of {len(commits)} upstream IOMMU commits')
-	blurb = _wrap(f'These upstream commits are missing from linux {version} '
+	blurb = wrap(f'These upstream commits are missing from linux {version} '
 		      f'({result.classification.reason}); they apply to it as '
 		      'they follow.')
 	text = text.replace('*** BLURB HERE ***', blurb)
@@ -133,12 +149,17 @@ class Mails:
 	converted: dict[str, bytes]	# the touched files after the series
 
 
-def make_mails(result: ConvertResult, signoff: Identity, workdir: Path) -> Mails:
+def make_mails(result: ConvertResult, signoff: Identity, workdir: Path,
+	       message_of: Optional[Callable[[UpstreamCommit], str]] = None,
+	       prefix: Optional[str] = None) -> Mails:
 	"""Write the mails into <workdir>/mails.  Nothing is written anywhere
-	else."""
+	else.  message_of and prefix give another form its commit message and
+	subject prefix (default: the stable mail's)."""
 	# Today one upstream commit, carried by the one diff; a series would
 	# pair each commit with its own diff here.
 	commits = [(commit, result.diff) for commit in SERIES]
+	if message_of is None:
+		message_of = lambda commit: message(commit, result, signoff)  # noqa: E731
 	repo = ScratchRepo(workdir / 'repo')
 	repo.seed(result.tree.path, result.changed,
 		  f'linux {result.tree.version}: the files as they are in the tree')
@@ -147,10 +168,12 @@ def make_mails(result: ConvertResult, signoff: Identity, workdir: Path) -> Mails
 		author = {'GIT_AUTHOR_NAME': commit.author.name,
 			  'GIT_AUTHOR_EMAIL': commit.author.email}
 		repo.git('commit', '-q', '--no-verify', '--cleanup=verbatim', '-F', '-',
-			 stdin=message(commit, result, signoff), env=author)
+			 stdin=message_of(commit), env=author)
 	out = workdir / 'mails'
+	if prefix is None:
+		prefix = subject_prefix(result.tree.version)
 	args = ['format-patch', '--zero-commit', '--no-numbered' if len(commits) == 1
-		else '--numbered', f'--subject-prefix={subject_prefix(result.tree.version)}',
+		else '--numbered', f'--subject-prefix={prefix}',
 		'-o', str(out), f'-{len(commits)}']
 	if len(commits) > 1:
 		args.append('--cover-letter')

@@ -36,6 +36,8 @@ class Shape(enum.Enum):
 	ALREADY_CONVERTED = 'already converted'
 	HALF_CONVERTED = 'half converted'
 	INCONSISTENT = 'inconsistent'
+	# An earlier upstream fix the change builds on is missing.
+	NEEDS_EARLIER_FIX = 'needs an earlier upstream fix'
 	NOT_APPLICABLE = 'not applicable'
 	UNKNOWN = 'unknown shape'
 
@@ -45,12 +47,33 @@ CONVERTIBLE = (Shape.TWO_ARG_DMA_IOMMU, Shape.TWO_ARG_HELPER,
 
 
 @dataclasses.dataclass(frozen=True)
+class Upstream:
+	"""An upstream commit a refused tree must get first."""
+	sha: str		# 12 digits, as the kernel cites commits
+	title: str
+
+	def __str__(self) -> str:
+		return f'{self.sha} ("{self.title}")'
+
+
+# The upstream commits the refusals name; the ids and titles are Linus'
+# tree's.
+DEV_IOMMU_COMMIT = Upstream('045a70426067', 'iommu: Rename struct iommu_param to dev_iommu')
+FIX_COMMIT = Upstream('bd421264ed30', 'iommu: Fix deferred domain attachment')
+CORE_DEFERRED_ATTACH_COMMIT = Upstream(
+	'3ab657291638', 'iommu: use the __iommu_attach_device() directly for deferred attach')
+
+
+@dataclasses.dataclass(frozen=True)
 class Classification:
 	shape: Shape
 	reason: str		# why, in words a maintainer can act on
 	# The helper's generation, for convertible trees (a half-converted
 	# tree is still of one generation).
 	generation: Optional[Shape] = None
+	# For a refused tree: the upstream commits to backport before this
+	# change can be made, in order.
+	backport_first: tuple[Upstream, ...] = ()
 
 	@property
 	def convertible(self) -> bool:
@@ -136,7 +159,8 @@ def find_sites(path: str, text: str) -> list[Site]:
 	spans = function_spans(text)
 	sites = []
 	for number, line in enumerate(text.splitlines(), 1):
-		if not line[:1].isspace():
+		# Kernel-style comment lines (` * ...`) name functions too.
+		if not line[:1].isspace() or line.strip().startswith(('*', '/*', '//')):
 			continue
 		for match in _CALL.finditer(line):
 			sites.append(Site(path=path, line=number,
@@ -164,14 +188,22 @@ _SETS_FLAG = re.compile(r'->\s*attach_deferred\s*=\s*(?!=)')
 _CLEARS_FLAG = re.compile(r'->\s*attach_deferred\s*=\s*0\s*;')
 _DEFAULT_DOMAIN_ATTACH = re.compile(r'\b__iommu_attach_device\s*\(\s*\w+\s*->\s*default_domain\b')
 
-DEV_IOMMU_PREREQUISITE = ('struct dev_iommu (v5.7, upstream 045a70426067 "iommu: Rename '
-			  'struct iommu_param to dev_iommu" and its series)')
-FIX_PREREQUISITE = ('upstream bd421264ed30 ("iommu: Fix deferred domain '
-		    'attachment")')
+DEV_IOMMU_PREREQUISITE = (f'struct dev_iommu (v5.7, upstream {DEV_IOMMU_COMMIT.sha} '
+			  f'"{DEV_IOMMU_COMMIT.title}" and its series)')
+FIX_PREREQUISITE = f'upstream {FIX_COMMIT}'
+# v5.4 and older keep the per-device data in dev->iommu_param.
+_IOMMU_PARAM = re.compile(r'->\s*iommu_param\b')
+# The op asked inline, and a deferred device left unattached: the
+# `return 0` right after the op's call (the end of the if condition).
+_INLINE_DEFER = re.compile(r'\bis_attach_deferred\s*\([^;{}]*\)\s*\)\s*\{?\s*return\s+0\s*;')
+_DEFERRED_ATTACH_CALL = re.compile(r'^\s+.*\biommu_deferred_attach\s*\(', re.MULTILINE)
 
 # Functions of the core that may ask the helper after the change: the
 # helper itself and the first-attach helper, where deferral is decided.
-_DECIDERS = ('iommu_is_attach_deferred', 'iommu_group_do_dma_first_attach')
+# From v6.5 on, iommu_init_device() (first inside __iommu_probe_device())
+# asks the op once and sets the flag.
+_DECIDERS = ('iommu_is_attach_deferred', 'iommu_group_do_dma_first_attach',
+	     'iommu_init_device', '__iommu_probe_device')
 
 
 def has_flag_member(iommu_h: str) -> bool:
@@ -190,16 +222,38 @@ def _helper_generation(iommu_c: str, dma_iommu_c: Optional[str]) -> Optional[Sha
 	return None
 
 
+# What a place of the core in the old form does, when it is not asking.
+ASKS = 'asks whether the attach is deferred'
+ATTACHES_WITHOUT_HELPER = 'attaches the default domain without the first-attach helper'
+ATTACH_KEEPS_FLAG = 'attaches without clearing the attach_deferred flag'
+
+
 @dataclasses.dataclass(frozen=True)
 class Place:
 	"""A place of the core still in the old form."""
 	path: str
 	line: int
 	function: Optional[str]
+	what: str = ASKS
+
+	@property
+	def asks(self) -> bool:
+		return self.what == ASKS
 
 	def where(self) -> str:
 		func = f' ({self.function})' if self.function else ''
 		return f'{self.path}:{self.line}{func}'
+
+
+def describe_places(places: list[Place]) -> str:
+	"""'still asks at A, B; C attaches the default domain without ...':
+	"still asks" only for the places that really ask."""
+	parts = []
+	asking = [p.where() for p in places if p.asks]
+	if asking:
+		parts.append(f'still asks at {", ".join(asking)}')
+	parts += [f'{p.where()} {p.what}' for p in places if not p.asks]
+	return '; '.join(parts)
 
 
 def leftovers(iommu_c: str, dma_iommu_c: Optional[str] = None) -> list[Place]:
@@ -208,18 +262,20 @@ def leftovers(iommu_c: str, dma_iommu_c: Optional[str] = None) -> list[Place]:
 	for site in find_sites(IOMMU_C, iommu_c):
 		if site.function in _DECIDERS:
 			continue
-		if site.callee == 'iommu_is_attach_deferred' or (
+		# The helper, or the op itself where the core asks it inline
+		# (a tree from before the helper).
+		if site.callee in ('iommu_is_attach_deferred', 'is_attach_deferred') or (
 				site.function == 'iommu_deferred_attach'):
 			left.append(Place(site.path, site.line, site.function))
 	probe_fn = function_text(iommu_c, 'iommu_probe_device')
 	if probe_fn is not None and _DEFAULT_DOMAIN_ATTACH.search(probe_fn):
 		left.append(Place(IOMMU_C, _line_of(iommu_c, 'iommu_probe_device'),
-				  'iommu_probe_device'))
+				  'iommu_probe_device', ATTACHES_WITHOUT_HELPER))
 	attach = function_text(iommu_c, '__iommu_attach_device')
 	if (attach is not None and 'trace_attach_device_to_domain' in attach
 			and not _CLEARS_FLAG.search(attach)):
 		left.append(Place(IOMMU_C, _line_of(iommu_c, '__iommu_attach_device'),
-				  '__iommu_attach_device'))
+				  '__iommu_attach_device', ATTACH_KEEPS_FLAG))
 	if dma_iommu_c is not None:
 		for site in find_sites(DMA_IOMMU_C, dma_iommu_c):
 			left.append(Place(site.path, site.line, site.function))
@@ -233,6 +289,87 @@ def _line_of(text: str, function: str) -> int:
 	return 0
 
 
+def _first_line(path: str, text: str, pattern: re.Pattern[str]) -> Optional[Place]:
+	"""The first code line (not a comment) matching pattern, as a Place."""
+	spans = function_spans(text)
+	for number, line in enumerate(text.splitlines(), 1):
+		if line.strip().startswith(('*', '/*', '//')):
+			continue
+		if pattern.search(line):
+			return Place(path, number, function_at(spans, number))
+	return None
+
+
+def _before_dev_iommu(iommu_c: str, param: Optional[Place]) -> Classification:
+	"""A core from before struct dev_iommu (v5.7): none in the header, or
+	iommu.c still using dev->iommu_param whatever the header says (a
+	vendor 5.4 tree with a partly updated header)."""
+	two_arg = bool(_TWO_ARG_HELPER.search(iommu_c))
+	# The two-argument helper came with bd421264ed30 (v5.7-rc6).
+	first = (DEV_IOMMU_COMMIT,) if two_arg else (DEV_IOMMU_COMMIT, FIX_COMMIT)
+	needs = (DEV_IOMMU_PREREQUISITE if two_arg
+		 else f'{DEV_IOMMU_PREREQUISITE} and {FIX_PREREQUISITE}')
+	if param is not None:
+		why = (f'{param.where()} uses dev->iommu_param, although {IOMMU_H} '
+		       'declares struct dev_iommu (a partly updated header): the core '
+		       f'is from before v5.7; needs {needs}')
+	elif two_arg:
+		why = ('the two-argument iommu_is_attach_deferred() of a 5.6.y-style '
+		       f'tree but no struct dev_iommu; needs {needs}')
+	else:
+		why = ('no struct dev_iommu: the op is asked inline (before v5.7); '
+		       f'needs {needs}')
+	return Classification(Shape.NOT_APPLICABLE, why, backport_first=first)
+
+
+def _before_fix(iommu_c: str) -> Optional[Classification]:
+	"""struct dev_iommu, no iommu_is_attach_deferred() helper, and
+	__iommu_attach_device() asking the op itself and returning 0 for a
+	deferred device: the core from before upstream bd421264ed30, where the
+	DMA API's deferred attach (which goes through that function) is
+	skipped as well, so the device is never attached."""
+	attach = function_text(iommu_c, '__iommu_attach_device')
+	if attach is None or not _INLINE_DEFER.search(attach):
+		return None
+	asks = [site for site in find_sites(IOMMU_C, iommu_c)
+		if site.function == '__iommu_attach_device']
+	where = asks[0].where() if asks else f'{IOMMU_C} (__iommu_attach_device)'
+	return Classification(
+		Shape.NEEDS_EARLIER_FIX,
+		f'struct dev_iommu, but {where} asks the op inline and returns 0 for '
+		'a deferred device, and there is no iommu_is_attach_deferred() '
+		f'helper: the tree predates {FIX_PREREQUISITE}, without which the '
+		f'deferred attach never happens at all; backport {FIX_COMMIT.sha} first',
+		backport_first=(FIX_COMMIT,))
+
+
+_CALLS_DEFERRED_ATTACH = re.compile(r'^\s.*\biommu_deferred_attach\s*\(')
+
+
+def _mixed_generations(iommu_c: str, dma_iommu_c: Optional[str]) -> Optional[Classification]:
+	"""dma-iommu.c calling iommu_deferred_attach() (v5.12 on) while iommu.c
+	has none: files of two generations, which no conversion can join."""
+	if dma_iommu_c is None or function_text(iommu_c, 'iommu_deferred_attach') is not None:
+		return None
+	call = _first_line(DMA_IOMMU_C, dma_iommu_c, _CALLS_DEFERRED_ATTACH)
+	if call is None:
+		return None
+	if _TWO_ARG_HELPER.search(iommu_c):
+		core = ('its two-argument iommu_is_attach_deferred() leaves the deferred '
+			f'attach to {DMA_IOMMU_C}, as v5.7 to v5.11 do')
+	else:
+		core = 'it has no deferred attach of its own'
+	commit = CORE_DEFERRED_ATTACH_COMMIT
+	return Classification(
+		Shape.INCONSISTENT,
+		f'{call.where()} calls iommu_deferred_attach(), which the core '
+		f'gained in v5.12 with upstream {commit}, but {IOMMU_C} has no '
+		f'iommu_deferred_attach(): {core}; bring the two files to one '
+		f'generation: backport {commit.sha} to {IOMMU_C} first (or revert it '
+		f'in {DMA_IOMMU_C})',
+		backport_first=(commit,))
+
+
 def classify(iommu_c: Optional[str], iommu_h: Optional[str],
 	     dma_iommu_c: Optional[str] = None) -> Classification:
 	"""The tree's shape, from the texts of drivers/iommu/iommu.c,
@@ -243,14 +380,12 @@ def classify(iommu_c: Optional[str], iommu_h: Optional[str],
 		return Classification(Shape.NOT_APPLICABLE,
 				      f'no {missing}: not an IOMMU-capable tree')
 	dev_iommu = struct_body(iommu_h, 'dev_iommu')
-	if dev_iommu is None:
-		if _TWO_ARG_HELPER.search(iommu_c):
-			why = ('the two-argument iommu_is_attach_deferred() of a 5.6.y-style '
-			       f'tree but no struct dev_iommu; needs {DEV_IOMMU_PREREQUISITE}')
-		else:
-			why = ('no struct dev_iommu: the op is asked inline (before v5.7); '
-			       f'needs {DEV_IOMMU_PREREQUISITE} and {FIX_PREREQUISITE}')
-		return Classification(Shape.NOT_APPLICABLE, why)
+	param = _first_line(IOMMU_C, iommu_c, _IOMMU_PARAM)
+	if dev_iommu is None or param is not None:
+		return _before_dev_iommu(iommu_c, param)
+	mixed = _mixed_generations(iommu_c, dma_iommu_c)
+	if mixed is not None:
+		return mixed
 	has_member = has_flag_member(iommu_h)
 	first_attach = function_text(iommu_c, 'iommu_group_do_dma_first_attach')
 
@@ -275,8 +410,10 @@ def classify(iommu_c: Optional[str], iommu_h: Optional[str],
 		return Classification(Shape.ALREADY_CONVERTED,
 				      'already converted (v6.3/v6.4 shape)')
 	if generation is None:
-		where = (f'; still asks at {", ".join(p.where() for p in left)}'
-			 if left else '')
+		earlier = _before_fix(iommu_c)
+		if earlier is not None:
+			return earlier
+		where = f'; {describe_places(left)}' if left else ''
 		return Classification(
 			Shape.INCONSISTENT if left or has_member else Shape.UNKNOWN,
 			f'struct dev_iommu but no static bool iommu_is_attach_deferred() '

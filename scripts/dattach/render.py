@@ -25,11 +25,13 @@ def probe_json(found: ProbeResult) -> str:
 		'reason': shape.reason,
 		'generation': shape.generation.name.lower() if shape.generation else None,
 		'convertible': shape.convertible,
+		'backport_first': [{'commit': c.sha, 'title': c.title}
+				   for c in shape.backport_first],
 		'candidates': found.candidates,
 		'sites': [{'path': s.path, 'line': s.line, 'function': s.function,
 			   'callee': s.callee, 'text': s.text} for s in found.sites],
-		'old_form': [{'path': p.path, 'line': p.line, 'function': p.function}
-			     for p in old_places(found)],
+		'old_form': [{'path': p.path, 'line': p.line, 'function': p.function,
+			      'what': p.what} for p in old_places(found)],
 	}
 	return json.dumps(data, indent=2) + '\n'
 
@@ -41,6 +43,8 @@ def probe_text(found: ProbeResult) -> str:
 		 f'shape:      {shape.shape.value}',
 		 f'reason:     {shape.reason}',
 		 f'generation: {shape.generation.value if shape.generation else "-"}',
+		 'backport first: ' + (', '.join(str(c) for c in shape.backport_first)
+				       or '-'),
 		 f'candidates: {len(found.candidates)} files']
 	lines += [f'  {rel}' for rel in found.candidates]
 	lines.append(f'sites:      {len(found.sites)} calls that ask whether the '
@@ -48,7 +52,7 @@ def probe_text(found: ProbeResult) -> str:
 	lines += [f'  {s.where()}: {s.text}' for s in found.sites]
 	places = old_places(found)
 	lines.append(f'old form:   {len(places)} places of the core to convert')
-	lines += [f'  {p.where()}' for p in places]
+	lines += [f'  {p.where()}: {p.what}' for p in places]
 	return '\n'.join(lines) + '\n'
 
 

@@ -48,6 +48,41 @@ def git_am(tree: KernelTree, files: list[str], mails: list[Path],
 					       'from the conversion')
 
 
+def quilt_push(tree: KernelTree, files: list[str], patches: list[Path],
+	       workdir: Path, expected: dict[str, bytes]) -> str:
+	"""The patches, as a quilt series, go on with `quilt push` (no fuzz)
+	onto a copy of the touched files as they are in the tree, and the
+	result is the conversion, byte for byte.  Returns quilt's last line."""
+	src = workdir / 'src'
+	for rel in files:
+		target = src / rel
+		target.parent.mkdir(parents=True, exist_ok=True)
+		shutil.copyfile(tree.path / rel, target)
+	series = src / 'patches'
+	series.mkdir(parents=True)
+	for patch in patches:
+		shutil.copyfile(patch, series / patch.name)
+	(series / 'series').write_text(''.join(f'{p.name}\n' for p in patches))
+	# --quiltrc -: the user's ~/.quiltrc must not change what is checked.
+	env = {key: value for key, value in os.environ.items()
+	       if not key.startswith('QUILT_')}
+	env.update(QUILT_PATCHES='patches', QUILT_PC='.pc', LC_ALL='C')
+	try:
+		done = subprocess.run(['quilt', '--quiltrc', '-', 'push', '-a', '--fuzz=0'],
+				      cwd=src, capture_output=True, text=True,
+				      errors='replace', env=env, check=False)
+	except FileNotFoundError as err:
+		raise ToolError('quilt is not installed (apt-get install quilt)') from err
+	if done.returncode != 0:
+		raise CheckFailedError(f'quilt push: the patch does not apply to linux '
+				       f'{tree.version}: {_tail(done.stdout + done.stderr, 3)}')
+	for rel, want in expected.items():
+		if (src / rel).read_bytes() != want:
+			raise CheckFailedError(f'quilt push: {rel} after the patch differs '
+					       'from the conversion')
+	return _tail(done.stdout, 1)
+
+
 def find_checkpatch(tree: KernelTree, override: Optional[Path]) -> Path:
 	script = override or tree.path / 'scripts' / 'checkpatch.pl'
 	if not script.is_file():
@@ -59,10 +94,12 @@ def find_checkpatch(tree: KernelTree, override: Optional[Path]) -> Path:
 	return script.resolve()
 
 
-def checkpatch(script: Path, mails: list[Path]) -> str:
+def checkpatch(script: Path, mails: list[Path],
+	       ignore: str = CHECKPATCH_IGNORE) -> str:
 	"""The kernel's checkpatch --strict on each patch mail: 0 errors,
 	0 warnings, 0 checks, or CheckFailedError with its report.  Returns
-	the total line(s)."""
+	the total line(s).  `ignore`: the message types the form trips by
+	design (an Android commit's Change-Id, say), nothing else."""
 	# checkpatch wants --root to be a whole kernel tree: the one the
 	# script belongs to (for a golden tree, the tree --checkpatch names).
 	root = script.parent.parent
@@ -70,7 +107,7 @@ def checkpatch(script: Path, mails: list[Path]) -> str:
 	for mail in mails:
 		if mail.name.startswith('0000-'):
 			continue	# the cover letter is not a patch
-		cmd = ['perl', str(script), '--strict', '--ignore', CHECKPATCH_IGNORE,
+		cmd = ['perl', str(script), '--strict', '--ignore', ignore,
 		       f'--root={root}', str(mail)]
 		try:
 			done = subprocess.run(cmd, capture_output=True, text=True,

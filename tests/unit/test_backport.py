@@ -121,9 +121,13 @@ class StopTest(unittest.TestCase):
 			config = Path(tmp) / 'gitconfig'
 			config.write_text('[user]\n\tname = Config Person\n\temail = cp@example.org\n')
 			out = Path(tmp) / 'out'
-			done = run('backport', str(_commands.golden_tree('one-arg-helper')),
+			# A copy outside this repository, whose own git config (a
+			# developer's user.name) would otherwise win.
+			kdir = _commands.copy_tree('one-arg-helper', Path(tmp) / 'tree')
+			done = run('backport', str(kdir),
 				   '--out', str(out), '--checkpatch', str(_commands.debian_checkpatch()),
-				   env={'GIT_CONFIG_GLOBAL': str(config), 'GIT_CONFIG_NOSYSTEM': '1'})
+				   env={'GIT_CONFIG_GLOBAL': str(config), 'GIT_CONFIG_NOSYSTEM': '1',
+					'GIT_CEILING_DIRECTORIES': tmp})
 			self.assertEqual(done.returncode, 0, done.stderr)
 			text = next(out.iterdir()).read_text()
 			self.assertIn('\nSigned-off-by: Config Person <cp@example.org>\n---\n', text)
