@@ -172,17 +172,87 @@ coccilib.report.print_report(p[0], "__iommu_attach_device() does not clear dev->
 // has this early return only there, so the rule names no function; that
 // also makes it the first patch rule whose only token is the key, which
 // Coccinelle 1.1.1 needs to keep its filter (see the key's comment).
+//
+// Vendors write the check with a branch hint (the unlikely() isomorphism
+// matches likely(), unlikely() and none), !!, comments, and a debug print or
+// warning in the skipped branch: the if goes with its whole branch, as long
+// as the branch ends in the early return.
 @detach_not_blocked depends on asks_helper && patch@
 @@
 
 (
-- if (iommu_is_attach_deferred(...))
+- if (unlikely(iommu_is_attach_deferred(...)))
 - 	return;
 |
-- if (iommu_is_attach_deferred(...)) {
+- if (unlikely(iommu_is_attach_deferred(...))) {
+- 	...
+- 	return;
+- }
+|
+- if (!!iommu_is_attach_deferred(...))
+- 	return;
+|
+- if (!!iommu_is_attach_deferred(...)) {
+- 	...
 - 	return;
 - }
 )
+
+// The same check written the other way round: the detach it guarded stays,
+// unguarded.  Only in __iommu_detach_device(): elsewhere such a block is an
+// attach, which the first-attach helper takes over instead.
+@detach_not_blocked_inverted depends on asks_helper && patch && !detach_not_blocked@
+identifier domain, dev;
+statement list body;
+@@
+
+static void __iommu_detach_device(struct iommu_domain *domain, struct device *dev)
+{
+  ...
+- if (likely(!iommu_is_attach_deferred(...))) {
+  body
+- }
+  ...
+}
+
+// Written as a jump to a label that nothing else jumps to: both go.
+@detach_not_blocked_goto depends on asks_helper && patch && !detach_not_blocked@
+identifier domain, dev, l;
+@@
+
+static void __iommu_detach_device(struct iommu_domain *domain, struct device *dev)
+{
+  ... when != goto l;
+- if (unlikely(iommu_is_attach_deferred(...)))
+- 	goto l;
+  ... when != goto l;
+- l:
+  ...
+}
+
+// The answer kept in a local first, which nothing else reads: it goes too.
+@detach_not_blocked_local depends on asks_helper && patch && !detach_not_blocked@
+identifier domain, dev, x;
+type T;
+@@
+
+static void __iommu_detach_device(struct iommu_domain *domain, struct device *dev)
+{
+  ... when != x
+- T x;
+  ... when != x
+- x = iommu_is_attach_deferred(...);
+(
+- if (unlikely(x))
+- 	return;
+|
+- if (unlikely(x)) {
+- 	...
+- 	return;
+- }
+)
+  ... when != x
+}
 
 // __iommu_attach_device(): a real attach ends the deferral.
 @attach_clears_flag depends on asks_helper && patch@
@@ -217,20 +287,50 @@ static int __iommu_attach_device(struct iommu_domain *domain, struct device *dev
   return 0;
 }
 
+// Vendors also write the success test with a branch hint, braces, "== 0"
+// or statements of their own next to the trace point: the flag is cleared
+// right before the trace point, on the success path (exists: the trace
+// point is on that path only).
+@attach_clears_flag_at_trace depends on asks_helper && patch && !attach_clears_flag && !attach_clears_flag_before_trace exists@
+identifier domain, dev;
+@@
+
+static int __iommu_attach_device(struct iommu_domain *domain, struct device *dev)
+{
+  ... when != dev->iommu->attach_deferred = 0;
++ dev->iommu->attach_deferred = 0;
+  trace_attach_device_to_domain(dev);
+  ...
+}
+
 // iommu_deferred_attach(): the DMA API reads the flag, not the op.
+//
+// Negated (an early return of the same logic), doubly negated or compared
+// with false, the flag test keeps its parentheses: "!a && b" is not
+// "!(a && b)".
 @deferred_attach_reads_flag depends on asks_helper && patch@
 identifier dev, domain;
 expression ops;
+symbol false;
 @@
 
 int iommu_deferred_attach(struct device *dev, struct iommu_domain *domain)
 {
   <+...
 (
+- !iommu_is_attach_deferred(...)
++ !(dev->iommu && dev->iommu->attach_deferred)
+|
+- !!iommu_is_attach_deferred(...)
++ !!(dev->iommu && dev->iommu->attach_deferred)
+|
+- iommu_is_attach_deferred(...) == false
++ !(dev->iommu && dev->iommu->attach_deferred)
+|
 - iommu_is_attach_deferred(...)
 + dev->iommu && dev->iommu->attach_deferred
 |
-- ops->is_attach_deferred && ops->is_attach_deferred(...)
+- ops->is_attach_deferred && unlikely(ops->is_attach_deferred(...))
 + dev->iommu && dev->iommu->attach_deferred
 |
 - ops->is_attach_deferred != NULL && ops->is_attach_deferred(...)
@@ -274,19 +374,37 @@ int iommu_probe_device(struct device *dev)
   ...+>
 }
 
-// iommu_group_add_device(): a device joining a group with a domain.
+// iommu_group_add_device(): a device joining a group with a domain.  The
+// check may carry branch hints (the likely() isomorphism also matches
+// unlikely() and none) or be spelled "== false"; the branch may be braced
+// and hold vendor statements, which stay.
 @group_add_attaches_domain depends on asks_helper && patch@
 expression domain;
 identifier dev, ret;
+symbol false;
 @@
 
 (
-- if (domain && !iommu_is_attach_deferred(...))
+- if (likely(domain && likely(!iommu_is_attach_deferred(...))))
 + if (domain)
 - 	ret = __iommu_attach_device(domain, dev);
 + 	ret = iommu_group_do_dma_first_attach(dev, domain);
 |
-- if (domain && !iommu_is_attach_deferred(...))
+- if (likely(domain && likely(!iommu_is_attach_deferred(...))))
++ if (domain)
+  {
+  ...
+- 	ret = __iommu_attach_device(domain, dev);
++ 	ret = iommu_group_do_dma_first_attach(dev, domain);
+  ...
+  }
+|
+- if (domain && iommu_is_attach_deferred(...) == false)
++ if (domain)
+- 	ret = __iommu_attach_device(domain, dev);
++ 	ret = iommu_group_do_dma_first_attach(dev, domain);
+|
+- if (domain && iommu_is_attach_deferred(...) == false)
 + if (domain)
   {
   ...
@@ -295,6 +413,38 @@ identifier dev, ret;
   ...
   }
 )
+
+// The answer kept in a local first, which nothing else reads.
+@group_add_local depends on asks_helper && patch && !group_add_attaches_domain@
+identifier x, dev, ret, f;
+expression domain;
+type T;
+@@
+
+f(...)
+{
+  ... when != x
+- T x;
+  ... when != x
+- x = iommu_is_attach_deferred(...);
+  ... when != x
+(
+- if (likely(domain && likely(!x)))
++ if (domain)
+- 	ret = __iommu_attach_device(domain, dev);
++ 	ret = iommu_group_do_dma_first_attach(dev, domain);
+|
+- if (likely(domain && likely(!x)))
++ if (domain)
+  {
+  ...
+- 	ret = __iommu_attach_device(domain, dev);
++ 	ret = iommu_group_do_dma_first_attach(dev, domain);
+  ...
+  }
+)
+  ... when != x
+}
 
 // bus_iommu_probe(): the per-device callback that skipped deferred devices
 // is replaced by the first-attach helper and its wrapper renamed to match.
@@ -309,30 +459,87 @@ identifier callback, dev, data, domain, ret;
 - 	struct iommu_domain *domain = data;
 - 	int ret = 0;
 -
-- 	if (!iommu_is_attach_deferred(...))
+- 	if (likely(!iommu_is_attach_deferred(...)))
 - 		ret = __iommu_attach_device(domain, dev);
 -
 - 	return ret;
 - }
 
+// The check may carry a branch hint or read "== false"; a braced branch
+// with vendor statements keeps them, now unconditional (the first-attach
+// helper makes the deferral decision itself); an early return or a jump
+// over the attach is the same logic.
 @dma_attach_callback_with_extras depends on asks_helper && patch && !dma_attach_callback@
-identifier callback, dev, data, domain, ret;
+identifier callback, dev, data, domain, ret, l;
+symbol false;
 @@
 
   static int callback(struct device *dev, void *data)
   {
   ...
 (
-- if (!iommu_is_attach_deferred(...))
+- if (likely(!iommu_is_attach_deferred(...)))
 - 	ret = __iommu_attach_device(domain, dev);
 + ret = iommu_group_do_dma_first_attach(dev, domain);
 |
-- if (!iommu_is_attach_deferred(...)) {
+- if (likely(!iommu_is_attach_deferred(...))) {
 - 	ret = __iommu_attach_device(domain, dev);
 - }
 + ret = iommu_group_do_dma_first_attach(dev, domain);
-)
+|
+- if (iommu_is_attach_deferred(...) == false)
+- 	ret = __iommu_attach_device(domain, dev);
++ ret = iommu_group_do_dma_first_attach(dev, domain);
+|
+- if (likely(!iommu_is_attach_deferred(...))) {
   ...
+- 	ret = __iommu_attach_device(domain, dev);
++ 	ret = iommu_group_do_dma_first_attach(dev, domain);
+  ...
+- }
+|
+- if (unlikely(iommu_is_attach_deferred(...)))
+- 	return 0;
+  ...
+- return __iommu_attach_device(domain, dev);
++ return iommu_group_do_dma_first_attach(dev, domain);
+|
+- if (unlikely(iommu_is_attach_deferred(...)))
+- 	goto l;
+  ... when != goto l;
+- ret = __iommu_attach_device(domain, dev);
++ ret = iommu_group_do_dma_first_attach(dev, domain);
+- l:
+)
+  ... when != goto l;
+  }
+
+// The answer kept in a local first, which nothing else reads.
+@dma_attach_callback_local depends on asks_helper && patch && !dma_attach_callback && !dma_attach_callback_with_extras@
+identifier callback, dev, data, domain, ret, x;
+type T;
+@@
+
+  static int callback(struct device *dev, void *data)
+  {
+  ... when != x
+- T x;
+  ... when != x
+- x = iommu_is_attach_deferred(...);
+  ... when != x
+(
+- if (likely(!x))
+- 	ret = __iommu_attach_device(domain, dev);
++ ret = iommu_group_do_dma_first_attach(dev, domain);
+|
+- if (likely(!x)) {
+  ...
+- 	ret = __iommu_attach_device(domain, dev);
++ 	ret = iommu_group_do_dma_first_attach(dev, domain);
+  ...
+- }
+)
+  ... when != x
   }
 
 @dma_attach_wrapper depends on asks_helper && dma_attach_callback@
@@ -389,7 +596,7 @@ static bool iommu_is_attach_deferred(struct iommu_domain *domain, struct device 
 
 // The first-attach helper asserts the group mutex, as upstream's does, where
 // every caller holds it.
-@add_first_attach_helper depends on asks_helper && patch && !has_first_attach_helper && (probe_attaches_default_domain || group_add_attaches_domain || dma_attach_callback || dma_attach_callback_with_extras) && (probe_attach_locked || !probe_attaches_default_domain)@
+@add_first_attach_helper depends on asks_helper && patch && !has_first_attach_helper && (probe_attaches_default_domain || group_add_attaches_domain || group_add_local || dma_attach_callback || dma_attach_callback_with_extras || dma_attach_callback_local) && (probe_attach_locked || !probe_attaches_default_domain)@
 identifier probe_dev;
 @@
 

@@ -883,7 +883,7 @@ def combinations(rng: random.Random, count: int) -> list[tuple[str, str]]:
 
 
 def generate(source: str, files: dict[str, str], seed: int = 10,
-	     combos_per_site: int = 4, per_source: Optional[int] = None) -> Iterator[Mutant]:
+	     combos_per_site: int = 3, per_source: Optional[int] = None) -> Iterator[Mutant]:
 	"""Every mutant of one source: every kind at every site it fits,
 	then combos_per_site seeded pairs of kinds per site.  per_source:
 	only that many, a seeded choice spread over the kinds."""

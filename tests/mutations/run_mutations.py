@@ -69,7 +69,7 @@ GENERIC_REFUSALS = ('the semantic patches left it unconverted',
 # The sample make check runs: this many mutants per kind (combinations
 # count as one kind), seeded, golden and real sources mixed.
 SAMPLE_PER_KIND = 1
-SAMPLE_COMBOS = 4
+SAMPLE_COMBOS = 3
 CACHE = REPO / '.cache'
 ENV = dict(os.environ, GIT_CEILING_DIRECTORIES=str(CACHE.parent), LC_ALL='C')
 
@@ -334,7 +334,7 @@ def check(source: Source, mutant: mutations.Mutant, work: Path) -> Outcome:
 
 # Golden trees are small variations of the same shapes: each gives this many
 # mutants (a seeded choice, spread over the kinds); the real trees give all.
-PER_GOLDEN = 8
+PER_GOLDEN = 5
 
 
 def corpus(found: Sequence[Source]) -> list[tuple[Source, mutations.Mutant]]:
