@@ -33,6 +33,7 @@ on a conversion rate of the unambiguous mutants under --target.
 """
 
 import argparse
+import atexit
 import collections
 import concurrent.futures
 import dataclasses
@@ -156,8 +157,16 @@ def sources(work: Path, only_golden: bool = False) -> tuple[list[Source], list[s
 					   _reduced_copy(kernel.path, work / 'src' / f'real-{series}'),
 					   False))
 	for case in sorted((REPO / 'tests' / 'golden').glob('*/tree')):
-		harness_ok = not (case.parent / 'harness-skip').is_file()
-		candidates.append((f'golden/{case.parent.name}', case, harness_ok))
+		# A golden case's expected output (checked by make check) says
+		# what `diff` does with it; no need to run it again.
+		stderr = read(case.parent / 'expected.stderr') or ''
+		expected = read(case.parent / 'expected.diff')
+		name = f'golden/{case.parent.name}'
+		if 'error:' in stderr or expected is None:
+			skipped.append(f'{name}: the toolkit refuses it as it is')
+			continue
+		found.append(Source(name, case, not expected,
+				    not (case.parent / 'harness-skip').is_file()))
 	for name, root, harness_ok in candidates:
 		base = run_diff(root)
 		if base.status != 0:
@@ -258,7 +267,9 @@ def harness(tree: Path, label: str, work: Path) -> list[str]:
 	"""The C harness on a converted tree: the failing scenarios."""
 	if 'obj' not in _MOCK:
 		# Once per process, in a directory that outlives every mutant.
-		obj, why = run_harness.mock_object(Path(tempfile.mkdtemp(prefix='dattach-mock.')))
+		where = Path(tempfile.mkdtemp(prefix='dattach-mock.'))
+		atexit.register(shutil.rmtree, where, True)
+		obj, why = run_harness.mock_object(where)
 		if obj is None:
 			return [f'harness: {why}']
 		_MOCK['obj'] = obj
