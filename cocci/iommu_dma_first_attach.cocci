@@ -176,11 +176,22 @@ coccilib.report.print_report(p[0], "__iommu_attach_device() does not clear dev->
 // Vendors write the check with a branch hint (the unlikely() isomorphism
 // matches likely(), unlikely() and none), !!, comments, and a debug print or
 // warning in the skipped branch: the if goes with its whole branch, as long
-// as the branch ends in the early return.
+// as the branch ends in the early return.  A jump to a label is left to
+// detach_not_blocked_goto: Coccinelle follows the goto, and would otherwise
+// see the "return;" after the label as the branch's own.
 @detach_not_blocked depends on asks_helper && patch@
+identifier l;
 @@
 
 (
+  if (unlikely(iommu_is_attach_deferred(...)))
+  	goto l;
+|
+  if (unlikely(iommu_is_attach_deferred(...))) {
+  	...
+  	goto l;
+  }
+|
 - if (unlikely(iommu_is_attach_deferred(...)))
 - 	return;
 |
@@ -201,7 +212,7 @@ coccilib.report.print_report(p[0], "__iommu_attach_device() does not clear dev->
 // The same check written the other way round: the detach it guarded stays,
 // unguarded.  Only in __iommu_detach_device(): elsewhere such a block is an
 // attach, which the first-attach helper takes over instead.
-@detach_not_blocked_inverted depends on asks_helper && patch && !detach_not_blocked@
+@detach_not_blocked_inverted depends on asks_helper && patch@
 identifier domain, dev;
 statement list body;
 @@
@@ -216,7 +227,7 @@ static void __iommu_detach_device(struct iommu_domain *domain, struct device *de
 }
 
 // Written as a jump to a label that nothing else jumps to: both go.
-@detach_not_blocked_goto depends on asks_helper && patch && !detach_not_blocked@
+@detach_not_blocked_goto depends on asks_helper && patch@
 identifier domain, dev, l;
 @@
 
@@ -231,7 +242,7 @@ static void __iommu_detach_device(struct iommu_domain *domain, struct device *de
 }
 
 // The answer kept in a local first, which nothing else reads: it goes too.
-@detach_not_blocked_local depends on asks_helper && patch && !detach_not_blocked@
+@detach_not_blocked_local depends on asks_helper && patch@
 identifier domain, dev, x;
 type T;
 @@

@@ -9,6 +9,13 @@
 #define MUTATIONS_HARNESS_EXTRA_H
 
 #define CONFIG_IOMMU_API 1
+/*
+ * The vendor option of the #ifdef kinds: the configuration in which the
+ * mutant's check is compiled in, so its behaviour can be compared with
+ * upstream's (without it, a deferred attach behind the option never runs,
+ * converted or not).
+ */
+#define CONFIG_VENDOR_DEFERRED_ATTACH 1
 #define might_sleep()		do { } while (0)
 #define WARN_ON_ONCE(x)		((void)(x))
 
