@@ -51,6 +51,7 @@ sys.path.insert(0, str(REPO / 'scripts'))
 from dattach import plan, tree  # noqa: E402
 
 import real_commands  # noqa: E402  (tests/, next to this file)
+import real_wholetree  # noqa: E402
 
 # Scratch trees live in .cache/, inside this repository's work tree but
 # ignored by it: git (and spatch, which lists files with git grep when it
@@ -340,6 +341,9 @@ class RealTrees:
 		yield Test('real/6.12/already-converted', self.already_converted)
 		# The other commands on the same trees (tests/real_commands.py).
 		for name, func in real_commands.tests():
+			yield Test(name, func)
+		# Each semantic patch over the whole trees (tests/real_wholetree.py).
+		for name, func in real_wholetree.tests():
 			yield Test(name, func)
 
 	def diff(self) -> str:

@@ -1,9 +1,11 @@
 """Which semantic patches run on which files, in series order."""
 
 import dataclasses
+import functools
+import re
 from pathlib import Path
+from typing import Callable, Optional
 
-from dattach.probe import ProbeResult
 from dattach.tree import REPO_ROOT
 
 COCCI_DIR = REPO_ROOT / 'cocci'
@@ -31,11 +33,39 @@ class Plan:
 	def files(self) -> list[str]:
 		return sorted({rel for step in self.steps for rel in step.files})
 
+	def steps_for(self, rel: str) -> list[Step]:
+		"""The steps that touch one file, in series order."""
+		return [step for step in self.steps if rel in step.files]
 
-def make_plan(result: ProbeResult, cocci_dir: Path = COCCI_DIR) -> Plan:
-	"""Every semantic patch over every candidate file: each patch finds
-	its own places, and the candidates are few, so narrowing further
-	per patch would buy little and could only miss a file."""
-	return Plan(steps=[Step(cocci=cocci_dir / name,
-				files=list(result.candidates))
-			   for name in SERIES])
+
+@functools.lru_cache(maxsize=None)
+def keywords(cocci: Path) -> tuple[str, ...]:
+	"""The identifiers a semantic patch is keyed on, from its
+	'// Keywords:' header line: every rule of the patch depends on a rule
+	that needs one of them, so spatch skips a file that has none, and so
+	can the plan, without starting spatch at all."""
+	for line in cocci.read_text().splitlines():
+		if line.startswith('// Keywords:'):
+			return tuple(word.strip() for word in
+				     line[len('// Keywords:'):].split(',') if word.strip())
+	return ()
+
+
+def _mentions(text: str, words: tuple[str, ...]) -> bool:
+	# Whole words, as spatch's own token filter matches them.
+	return any(re.search(rf'\b{re.escape(word)}\b', text) for word in words)
+
+
+def make_plan(candidates: list[str], read: Callable[[str], Optional[str]],
+	      cocci_dir: Path = COCCI_DIR) -> Plan:
+	"""Each semantic patch over the candidate files that hold its keywords
+	(every candidate for a patch that names none)."""
+	texts = {rel: read(rel) or '' for rel in candidates}
+	steps = []
+	for name in SERIES:
+		cocci = cocci_dir / name
+		words = keywords(cocci)
+		files = [rel for rel in candidates
+			 if not words or _mentions(texts[rel], words)]
+		steps.append(Step(cocci=cocci, files=files))
+	return Plan(steps=steps)
