@@ -9,7 +9,8 @@ any failure.
 
     tests/run.py [PATTERN...]     only the tests whose name matches one
                                   PATTERN (a glob, or a prefix of the name)
-    tests/run.py --list           the names of the tests, run nothing
+    tests/run.py --list           the names of the tests, run nothing (the
+                                  harness/ scenarios are named when run)
     tests/run.py --write-expected write missing expected.report and
                                   expected.probe.json files (see expected.py)
 
