@@ -15,6 +15,7 @@ Kinds of test, in order:
   unit/...                tests/unit/test_*.py, one line per test method
   mypy                    mypy --strict over scripts/
   real/...                Debian's linux-source-6.1 and -6.12, see RealTrees
+  boot/...                the boot proof under QEMU (scripts/dattach/bootproof.py)
 """
 
 import dataclasses
@@ -566,9 +567,14 @@ def main() -> int:
 		# For a quick loop while editing; counted, never silent.
 		for test in RealTrees().tests():
 			report(tally, test.name, 'SKIP', 'DATTACH_NO_REAL is set')
+		report(tally, 'boot', 'SKIP', 'DATTACH_NO_REAL is set')
 	else:
 		for test in RealTrees().tests():
 			run_test(tally, test)
+		# The boot proof under QEMU (scripts/dattach/bootproof.py).
+		from dattach import bootproof
+		for result in bootproof.results():
+			report(tally, result.name, 'PASS' if result.passed else 'FAIL', result.detail)
 	print(tally.line(), flush=True)
 	return 1 if tally.failed else 0
 
