@@ -4,9 +4,11 @@ The consoles here are written by us in the shape of a 6.1 kernel's serial
 console with tests/boot/init's DATTACH lines; the real runs are the boot/
 lines of make check."""
 
+import tempfile
 import unittest
+from pathlib import Path
 
-import _support  # noqa: F401  (the import path)
+import _support
 from dattach import bootproof
 from dattach.bootproof import Boot, Variant
 from dattach.errors import DattachError
@@ -113,6 +115,34 @@ class MutantTest(unittest.TestCase):
 	def test_no_such_line_is_an_error(self) -> None:
 		with self.assertRaises(DattachError):
 			bootproof.mutate({bootproof.IOMMU_C: b'int x;\n'}, Variant.FLAG_NEVER_SET)
+
+
+class RefusalTest(unittest.TestCase):
+	"""backport --boot runs on x86-64 trees only."""
+
+	def tree(self, files: dict[str, str]) -> bootproof.tree.KernelTree:
+		tmp = tempfile.TemporaryDirectory()
+		self.addCleanup(tmp.cleanup)
+		root = Path(tmp.name)
+		for rel, text in {'Makefile': _support.MAKEFILE, 'include/linux/iommu.h': '',
+				  **files}.items():
+			(root / rel).parent.mkdir(parents=True, exist_ok=True)
+			(root / rel).write_text(text)
+		return bootproof.tree.open_tree(str(root))
+
+	def test_arm64_config_is_refused(self) -> None:
+		kernel = self.tree({'arch/x86/Kconfig': '', 'drivers/iommu/intel/Kconfig': '',
+				    '.config': 'CONFIG_ARM64=y\n'})
+		self.assertIn('is for arm64', bootproof.not_x86(kernel) or '')
+
+	def test_tree_without_x86_is_refused(self) -> None:
+		kernel = self.tree({'arch/arm64/Kconfig': ''})
+		self.assertIn('arch/x86/Kconfig is missing', bootproof.not_x86(kernel) or '')
+
+	def test_x86_tree_is_taken(self) -> None:
+		kernel = self.tree({'arch/x86/Kconfig': '', 'drivers/iommu/intel/Kconfig': '',
+				    '.config': 'CONFIG_X86_64=y\n'})
+		self.assertIsNone(bootproof.not_x86(kernel))
 
 
 if __name__ == '__main__':
