@@ -239,6 +239,8 @@ class Builder:
 		self.src = CACHE / 'src' / key
 		self.out = CACHE / 'build' / key
 		self.images = CACHE / 'images'
+		# Build and console logs, one folder per tree.
+		self.logs = LOGS / f'linux-{kernel.version}-{key[:8]}'
 		self._fp: Optional[str] = None
 
 	def fingerprint(self) -> str:
@@ -331,8 +333,8 @@ class Builder:
 			return image
 		self._scratch()
 		self._swap_in(files)
-		LOGS.mkdir(parents=True, exist_ok=True)
-		log = LOGS / f'build-{what}.log'
+		self.logs.mkdir(parents=True, exist_ok=True)
+		log = self.logs / f'build-{what}.log'
 		log.write_text('')
 		self._configure(log)
 		start = time.monotonic()
@@ -640,8 +642,8 @@ def run_variant(builder: Builder, files: dict[str, bytes], variant: Variant,
 		_say(f'booting {what} under QEMU')
 		booted = boot(image, cpio, disk, iommu, f'{base} crashkernel=256M')
 	results = judge(booted, iommu, hashlib.sha256(data).hexdigest())
-	LOGS.mkdir(parents=True, exist_ok=True)
-	log = LOGS / f'{what}.console.log'
+	builder.logs.mkdir(parents=True, exist_ok=True)
+	log = builder.logs / f'{what}.console.log'
 	# Every run's console, kept: a failing run's for the failure, a
 	# passing run's to compare it with.
 	log.write_text('\n'.join(booted.lines) + '\n')
