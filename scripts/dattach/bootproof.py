@@ -101,8 +101,8 @@ INTEL = Iommu(
 	'intel', 'intel-iommu,intremap=on,caching-mode=on',
 	'intel_iommu=on iommu.strict=1',
 	re.compile(r'DMAR: Translation already enabled - trying to copy translation structures'),
-	re.compile(r'DMAR: \[DMA (Read|Write)|DMAR: DRHD: handling fault|'
-		   r'DMAR: .*fault|access is not set|' + QEMU_BLOCKED))
+	re.compile(r'DMAR: \[(DMA (Read|Write)|INTR-REMAP)|DMAR: DRHD: handling fault|'
+		   + QEMU_BLOCKED))
 AMD = Iommu(
 	# The AMD driver is on whenever ACPI has an IVRS table (amd_iommu=on
 	# is no option of it).  QEMU's amd-iommu takes the PCI slot before
