@@ -25,13 +25,20 @@ FORMAT ?=
 BUG ?=
 # apply: FORCE=1 converts files with uncommitted changes too.
 FORCE ?=
+# backport: BOOT=1 also runs the boot proof (boot-test) on the tree.
+BOOT ?=
+# boot-test: one control alone, its checks as test lines: MUTANT=flag-never-set
+# or MUTANT=flag-never-cleared, or UNCONVERTED=1.  IOMMU=amd for QEMU's amd-iommu.
+MUTANT ?=
+UNCONVERTED ?=
+IOMMU ?=
 
 CLI := $(PYTHON) scripts/deferred_attach.py
 # make's own -jN (GNU make 4.2+ puts it in MAKEFLAGS), expanded in recipes.
 MAKE_JOBS = $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS)))
 JOBS_OPT = $(if $(JOBS),--jobs $(JOBS))
 
-.PHONY: help diff probe report backport apply bench check deps clean
+.PHONY: help diff probe report backport apply bench boot-test check deps clean
 
 help: ## Show this list of targets
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 12
@@ -51,6 +58,7 @@ backport: ## Write checked patches for KDIR (or KDIRS) into OUT (FORMAT=mail|and
 		$(if $(FORMAT),--format $(FORMAT)) $(if $(BUG),--bug $(BUG)) \
 		$(if $(SIGNOFF),--signoff "$(SIGNOFF)") \
 		$(if $(CHECKPATCH),--checkpatch $(CHECKPATCH)) $(if $(BUILD),--build) \
+		$(if $(BOOT),--boot) \
 		$(if $(or $(JOBS),$(MAKE_JOBS)),--jobs $(or $(JOBS),$(MAKE_JOBS))) \
 		$(or $(KDIRS),$(KDIR))
 
@@ -59,6 +67,11 @@ apply: ## Convert KDIR in place, all or nothing (FORCE=1: despite git changes)
 
 bench: ## Time diff against grep and coccicheck on Debian 6.1 (takes minutes)
 	@$(PYTHON) scripts/bench.py
+
+boot-test: ## Boot converted KDIR under QEMU+IOMMU, kdump too; controls (MUTANT=, UNCONVERTED=1)
+	@cd scripts && $(PYTHON) -m dattach.bootproof $(if $(MUTANT),--mutant $(MUTANT)) \
+		$(if $(UNCONVERTED),--unconverted) $(if $(IOMMU),--iommu $(IOMMU)) \
+		$(if $(JOBS),--jobs $(JOBS)) $(if $(KDIR),$(abspath $(KDIR)))
 
 check: deps ## Install what is missing, then run every test (tests/run.py)
 	$(PYTHON) tests/run.py

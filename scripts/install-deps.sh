@@ -15,6 +15,7 @@ packages=(
 	xz-utils		# the linux-source tarballs are .tar.xz
 	linux-source-6.1	# before the change: the tree `make diff` converts
 	linux-source-6.12	# after the change: must stay untouched
+	qemu-system-x86 busybox-static kexec-tools	# the boot proof (boot-test)
 )
 
 missing=()

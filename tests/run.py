@@ -28,6 +28,7 @@ Kinds of test, in order:
   mypy                    mypy --strict over scripts/
   harness/...             the behavioural C harness (tests/harness/)
   real/...                Debian's linux-source-6.1 and -6.12, see RealTrees
+  boot/...                the boot proof under QEMU (scripts/dattach/bootproof.py)
   policy/...              the counts and skips of this very run (POLICY)
 
 To add a test: a function that raises Failure (or Skipped, with the
@@ -771,6 +772,25 @@ def _no_real() -> None:
 	raise Skipped('DATTACH_NO_REAL is set')
 
 
+def run_boot_proof(tally: Tally) -> None:
+	"""The boot proof under QEMU (scripts/dattach/bootproof.py): one run of
+	all its variants, a line per check; it builds and boots kernels, so it
+	is one of the real-tree checks."""
+	if not tally.wants('boot'):
+		return
+	if tally.list_only:
+		print('boot/...')
+		return
+	if os.environ.get('DATTACH_NO_REAL'):
+		report(tally, 'boot', 'SKIP', 'DATTACH_NO_REAL is set')
+		return
+	from dattach import bootproof
+	for result in bootproof.results():
+		if tally.selected(result.name):
+			report(tally, result.name, 'PASS' if result.passed else 'FAIL',
+			       result.detail)
+
+
 def minimum_counts(tally: Tally) -> None:
 	"""Fewer golden cases or unit tests found than tests/ci-policy says:
 	a case folder or a test module lost (renamed, unreadable, failing to
@@ -816,6 +836,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 			# a failure in CI: tests/ci-policy allows no real/ skip).
 			test = Test(test.name, _no_real)
 		run_test(tally, test)
+	run_boot_proof(tally)
 	run_test(tally, Test('policy/minimum-counts', functools.partial(minimum_counts, tally)))
 	if tally.list_only:
 		return 0
