@@ -173,8 +173,8 @@ def fresh_scratch(kernel: tree.KernelTree) -> Path:
 
 def files_kept(m: Measure) -> Optional[int]:
 	"""The "N files match" count of spatch's token filter, from the last
-	run's stderr."""
-	found = re.search(r'^(\d+) files match$', m.stderr, re.MULTILINE)
+	run's output (scripts/coccicheck sends spatch's stderr to stdout)."""
+	found = re.search(r'^(\d+) files match$', m.stdout + m.stderr, re.MULTILINE)
 	return int(found.group(1)) if found else None
 
 
