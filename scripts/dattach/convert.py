@@ -121,7 +121,10 @@ def convert(request: ConvertRequest,
 		# The tree-wide grep is the slow half of the probe, and the core
 		# files it is sure to name are known already: they go through
 		# spatch while the grep still runs.
-		grep = background.submit(find_candidates, tree, request.jobs)
+		# Reading the tree is bound by memory and the file system more
+		# than by CPU: a second grep process gains little, while spatch
+		# on the core files needs a CPU of its own meanwhile.
+		grep = background.submit(find_candidates, tree, max(1, request.jobs - 1))
 		classification = classify_tree(tree)
 		if (classification.shape is Shape.ALREADY_CONVERTED or
 		    not classification.convertible):

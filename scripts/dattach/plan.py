@@ -53,21 +53,26 @@ def keywords(cocci: Path) -> tuple[str, ...]:
 
 # The form in which each patch's key rule needs its keyword: the op read
 # through a pointer (not a driver's `.is_attach_deferred =`), the struct's
-# definition (not every `struct dev_iommu *`), a call of the helper.  A
-# file that names the keyword only otherwise is one spatch would parse
-# for nothing (the big IOMMU drivers: most of a run's time).  Checked
-# against spatch on every golden tree and Debian's 6.1 (tests/unit/test_keys.py).
-KEY_FORMS = {
-	'dev_iommu_attach_deferred.cocci': r'\bstruct\s+dev_iommu\s*\{',
-	'iommu_dma_first_attach.cocci': r'\biommu_is_attach_deferred\s*\(',
-	'attach_deferred_flag_readers.cocci': r'->\s*is_attach_deferred\b',
+# definition (not every `struct dev_iommu *`), a call of the helper; and,
+# for the flag readers, not the core file (a file that defines
+# iommu_probe_device(): their rules leave it to the core patch).  A file
+# that names the keyword only otherwise is one spatch would parse for
+# nothing (the big IOMMU drivers: most of a run's time).  Checked against
+# spatch on every golden tree and Debian's 6.1 (tests/unit/test_keys.py).
+KEY_FORMS: dict[str, tuple[str, Optional[str]]] = {
+	'dev_iommu_attach_deferred.cocci': (r'\bstruct\s+dev_iommu\s*\{', None),
+	'iommu_dma_first_attach.cocci': (r'\biommu_is_attach_deferred\s*\(', None),
+	'attach_deferred_flag_readers.cocci': (r'->\s*is_attach_deferred\b',
+					       r'(?m)^int\s+iommu_probe_device\s*\('),
 }
 
 
 def _mentions(text: str, cocci: Path) -> bool:
 	form = KEY_FORMS.get(cocci.name)
 	if form is not None:
-		return re.search(form, text) is not None
+		needs, unless = form
+		return (re.search(needs, text) is not None and
+			(unless is None or re.search(unless, text) is None))
 	# Whole words, as spatch's own token filter matches them.
 	return any(re.search(rf'\b{re.escape(word)}\b', text) for word in keywords(cocci))
 
