@@ -25,40 +25,67 @@ FORMAT ?=
 BUG ?=
 # apply: FORCE=1 converts files with uncommitted changes too.
 FORCE ?=
+# backport: BOOT=1 also runs the boot proof (boot-test) on the tree.
+BOOT ?=
+# boot-test: one control alone, its checks as test lines: MUTANT=flag-never-set
+# or MUTANT=flag-never-cleared, or UNCONVERTED=1.  IOMMU=amd for QEMU's amd-iommu.
+MUTANT ?=
+UNCONVERTED ?=
+IOMMU ?=
 
 CLI := $(PYTHON) scripts/deferred_attach.py
 # make's own -jN (GNU make 4.2+ puts it in MAKEFLAGS), expanded in recipes.
 MAKE_JOBS = $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS)))
 JOBS_OPT = $(if $(JOBS),--jobs $(JOBS))
+# Paths are quoted, so a KDIR, OUT or CHECKPATCH with spaces is one
+# argument; KDIRS is a list of trees separated by spaces.
+KDIR_ARG = $(if $(KDIR),"$(KDIR)")
+# Each command first installs what it needs (scripts/install-deps.sh says
+# so on stderr, or as non-root names the one command to run): Debian's
+# 6.1 source too when no KDIR is given.
+DEPS = @scripts/install-deps.sh --quiet run $(if $(KDIR)$(KDIRS),,source)
 
-.PHONY: help diff probe report backport apply bench check mutations deps clean
+.PHONY: help diff probe report backport apply bench boot-test check mutations deps clean
 
 help: ## Show this list of targets
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 12
 
 # @: stdout of `make diff` is the diff alone, fit for `> file`.
 diff: ## Print the conversion of KDIR (default: Debian 6.1) as a unified diff
-	@$(CLI) diff $(if $(JOBS),--jobs $(JOBS)) $(KDIR)
+	$(DEPS)
+	@$(CLI) diff $(JOBS_OPT) $(KDIR_ARG)
 
 probe: ## Name KDIR's shape, version and deferred-attach sites (JSON=1 for JSON)
-	@$(CLI) probe $(if $(JSON),--json) $(KDIR)
+	$(DEPS)
+	@$(CLI) probe $(if $(JSON),--json) $(KDIR_ARG)
 
 report: ## List KDIR's places to convert as file:line: message (coccicheck's form)
-	@$(CLI) report $(if $(JSON),--json) $(JOBS_OPT) $(KDIR)
+	$(DEPS)
+	@$(CLI) report $(if $(JSON),--json) $(JOBS_OPT) $(KDIR_ARG)
 
 backport: ## Write checked patches for KDIR (or KDIRS) into OUT (FORMAT=mail|android|quilt)
-	@$(CLI) backport $(if $(OUT),--out $(OUT)) \
+	$(DEPS) $(if $(BUILD)$(BOOT),build) $(if $(BOOT),boot)
+	@$(CLI) backport $(if $(OUT),--out "$(OUT)") \
 		$(if $(FORMAT),--format $(FORMAT)) $(if $(BUG),--bug $(BUG)) \
 		$(if $(SIGNOFF),--signoff "$(SIGNOFF)") \
-		$(if $(CHECKPATCH),--checkpatch $(CHECKPATCH)) $(if $(BUILD),--build) \
+		$(if $(CHECKPATCH),--checkpatch "$(CHECKPATCH)") $(if $(BUILD),--build) \
+		$(if $(BOOT),--boot) \
 		$(if $(or $(JOBS),$(MAKE_JOBS)),--jobs $(or $(JOBS),$(MAKE_JOBS))) \
-		$(or $(KDIRS),$(KDIR))
+		$(or $(KDIRS),$(KDIR_ARG))
 
 apply: ## Convert KDIR in place, all or nothing (FORCE=1: despite git changes)
-	@$(CLI) apply $(if $(FORCE),--force) $(JOBS_OPT) $(KDIR)
+	$(DEPS)
+	@$(CLI) apply $(if $(FORCE),--force) $(JOBS_OPT) $(KDIR_ARG)
 
-bench: ## Time diff against grep and coccicheck on Debian 6.1 (takes minutes)
+bench: ## Time diff and each semantic patch over Debian 6.1 against grep (minutes)
+	@scripts/install-deps.sh --quiet run source build
 	@$(PYTHON) scripts/bench.py
+
+boot-test: ## Boot converted KDIR under QEMU+IOMMU, kdump too; controls (MUTANT=, UNCONVERTED=1)
+	$(DEPS) build boot
+	@PYTHONPATH=scripts $(PYTHON) -m dattach.bootproof $(if $(MUTANT),--mutant $(MUTANT)) \
+		$(if $(UNCONVERTED),--unconverted) $(if $(IOMMU),--iommu $(IOMMU)) \
+		$(JOBS_OPT) $(KDIR_ARG)
 
 check: deps ## Install what is missing, then run every test (tests/run.py)
 	$(PYTHON) tests/run.py

@@ -20,19 +20,13 @@
 // Confidence: Moderate
 // Copyright: (C) 2026 The deferred-attach toolkit authors
 // Options: --no-includes --include-headers --max-width 100
+// Keywords: is_attach_deferred
 //
 
 virtual patch
 virtual context
 virtual org
 virtual report
-
-@initialize:python@
-@@
-
-MESSAGE = "%s() asks is_attach_deferred: read dev->iommu->attach_deferred"
-HELPER_MESSAGE = "%s() asks %s(), a copy of iommu_is_attach_deferred(): read dev->iommu->attach_deferred"
-REFERENCE = " (upstream dd8a25c557e1)"
 
 // The key: every rule and script below depends on this one, so that
 // Coccinelle's own token filter keeps only the files that ask the driver's
@@ -42,7 +36,8 @@ REFERENCE = " (upstream dd8a25c557e1)"
 // first rule that rewrites code names nothing else, which Coccinelle 1.1.1
 // needs to keep its filter once many rules depend on the key.  No script
 // drops a match here (rules exclude by position instead): a dropped match
-// would also drop the key for every later rule.
+// would also drop the key for every later rule.  Scripts serve report and
+// org modes only: a Python interpreter would double a patch run's time.
 @asks_op@
 expression ops;
 @@
@@ -159,14 +154,14 @@ p << asks_op_guarded.p;
 fn << asks_op_guarded.fn;
 @@
 
-coccilib.org.print_todo(p[0], MESSAGE % fn)
+coccilib.org.print_todo(p[0], "%s() asks is_attach_deferred: read dev->iommu->attach_deferred" % fn)
 
 @script:python depends on asks_op && report@
 p << asks_op_guarded.p;
 fn << asks_op_guarded.fn;
 @@
 
-coccilib.report.print_report(p[0], MESSAGE % fn + REFERENCE)
+coccilib.report.print_report(p[0], "%s() asks is_attach_deferred: read dev->iommu->attach_deferred (upstream dd8a25c557e1)" % fn)
 
 // The op asked without a NULL check of it (the call of a guarded test is
 // not found again).
@@ -223,14 +218,14 @@ p << asks_op_bare.p;
 fn << asks_op_bare.fn;
 @@
 
-coccilib.org.print_todo(p[0], MESSAGE % fn)
+coccilib.org.print_todo(p[0], "%s() asks is_attach_deferred: read dev->iommu->attach_deferred" % fn)
 
 @script:python depends on asks_op && report@
 p << asks_op_bare.p;
 fn << asks_op_bare.fn;
 @@
 
-coccilib.report.print_report(p[0], MESSAGE % fn + REFERENCE)
+coccilib.report.print_report(p[0], "%s() asks is_attach_deferred: read dev->iommu->attach_deferred (upstream dd8a25c557e1)" % fn)
 
 // A test in an if that calls a copy of the helper.
 @asks_helper_copy depends on asks_op && !core_file@
@@ -289,7 +284,7 @@ fn << asks_helper_copy.fn;
 helper << helper_copy.helper;
 @@
 
-coccilib.org.print_todo(p[0], HELPER_MESSAGE % (fn, helper))
+coccilib.org.print_todo(p[0], "%s() asks %s(), a copy of iommu_is_attach_deferred(): read dev->iommu->attach_deferred" % (fn, helper))
 
 @script:python depends on asks_op && report@
 p << asks_helper_copy.p;
@@ -297,7 +292,7 @@ fn << asks_helper_copy.fn;
 helper << helper_copy.helper;
 @@
 
-coccilib.report.print_report(p[0], HELPER_MESSAGE % (fn, helper) + REFERENCE)
+coccilib.report.print_report(p[0], "%s() asks %s(), a copy of iommu_is_attach_deferred(): read dev->iommu->attach_deferred (upstream dd8a25c557e1)" % (fn, helper))
 
 // ---------------------------------------------------------------------------
 // patch: what the rewritten tests leave unused

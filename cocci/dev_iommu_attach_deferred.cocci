@@ -10,6 +10,7 @@
 // Confidence: High
 // Copyright: (C) 2026 The deferred-attach toolkit authors
 // Options: --no-includes --include-headers
+// Keywords: dev_iommu
 //
 
 virtual patch

@@ -20,6 +20,7 @@
 // Confidence: High
 // Copyright: (C) 2026 The deferred-attach toolkit authors
 // Options: --no-includes --include-headers --max-width 100
+// Keywords: iommu_is_attach_deferred
 //
 
 virtual patch
@@ -655,12 +656,6 @@ identifier probe_dev;
   ...
   }
 
-@script:python depends on asks_helper@
-probe_dev << add_first_attach_helper_unlocked.probe_dev;
-@@
-
-print("deferred-attach-note: iommu_probe_device() attaches the default domain without group->mutex (the tree predates upstream 556f99ac8866 \"iommu: Extend mutex lock scope in iommu_probe_device()\"), so iommu_group_do_dma_first_attach() is added without lockdep_assert_held(); its other callers hold the mutex")
-
 // Before v5.18 the helper also takes the domain; keep the tree's signature
 // (in the helper just added, or in a hand backport's copy that missed it).
 @first_attach_helper_two_args depends on asks_helper && deferred_helper_two_args@
@@ -676,36 +671,12 @@ static int iommu_group_do_dma_first_attach(struct device *dev, void *data)
   ...
 }
 
-// The helper that asks the driver; it moves above iommu_probe_device() when
-// it is defined below it, because the first-attach helper calls it.
-@probe_position depends on asks_helper && patch@
-position probe;
-@@
-
-int iommu_probe_device@probe(...)
-{
-  ...
-}
-
-@deferred_helper depends on asks_helper && patch@
-typedef bool;
-position helper;
-@@
-
-static bool iommu_is_attach_deferred@helper(...)
-{
-  ...
-}
-
-@script:python deferred_helper_below_probe@
-probe << probe_position.probe;
-helper << deferred_helper.helper;
-@@
-
-if int(helper[0].line) < int(probe[0].line):
-    cocci.include_match(False)
-
-@move_deferred_helper depends on asks_helper && (add_first_attach_helper || add_first_attach_helper_unlocked) && deferred_helper_below_probe@
+// The helper that asks the driver moves above the first-attach helper,
+// which calls it: in every generation that gets the first-attach helper it
+// is defined below iommu_probe_device().  (Deciding that from line numbers
+// would take a Python script, whose interpreter start would double the
+// time of a patch run.)
+@move_deferred_helper depends on asks_helper && (add_first_attach_helper || add_first_attach_helper_unlocked)@
 typedef bool;
 parameter list params;
 statement list body;

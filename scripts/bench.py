@@ -2,15 +2,22 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """bench: how fast is the toolkit on a whole tree, against what?
 
-On Debian's linux-source-6.1, in one invocation: the median time of the
-toolkit's `diff`, of a plain `grep -rl` for the probe's key identifiers
-(the floor: any tool must read the tree once), and of the kernel's own
-`make coccicheck MODE=patch COCCI=<each of cocci/>` over the whole tree (in
-a scratch hardlinked copy, so nothing is written into the cached tree).
+On Debian's linux-source-6.1, in one invocation, every time against the
+median of a plain grep of the tree for this change's identifiers (the
+floor: any tool must read the tree once), run in the same invocation and
+interleaved with what it is compared with:
+  - the toolkit's `diff`: median of 5, target <= 1.3x grep, and where its
+    time goes (one more run, in-process, timed by phase);
+  - the kernel's own `make coccicheck COCCI=<file> MODE=<mode>` of each
+    semantic patch over the whole tree, no M=, in patch, report and
+    context mode: target <= 10x grep, and the files spatch's token filter
+    kept (target <= 30);
+  - that coccicheck over the whole tree makes the same change as the
+    toolkit (in a scratch hardlinked copy: nothing is written into the
+    cached tree).
 Each command runs under a fresh wrapper process, so the peak memory
-(RUSAGE_CHILDREN ru_maxrss) is that command's alone.  Checks that the
-toolkit and coccicheck make the same change, then prints the ratios next
-to their targets.  `make bench` runs this; it asserts nothing.
+(RUSAGE_CHILDREN ru_maxrss) is that command's alone.  `make bench` runs
+this; it prints ratios and asserts nothing.
 """
 
 import argparse
@@ -22,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Optional
@@ -34,19 +42,17 @@ REPO = Path(__file__).resolve().parents[1]
 SCRATCH = tree.CACHE_DIR / 'scratch' / 'bench-linux-6.1'
 
 # Targets, printed next to the results.
-TOOLKIT_OVER_GREP = 1.5
-COCCICHECK_OVER_TOOLKIT = 10.0
+TOOLKIT_OVER_GREP = 1.3
+COCCICHECK_OVER_GREP = 10.0
+FILES_KEPT = 30
 PEAK_MB = 300
-# Five coccicheck runs longer than this take three instead.
-COCCICHECK_BUDGET_SECONDS = 15 * 60
-# A whole-tree coccicheck run of one semantic patch is stopped after this
-# long; its time then counts as this bound, so the ratio is a lower bound.
-# (Coccinelle 1.1.1 infers no file filter from iommu_dma_first_attach.cocci,
-# parses all 75,000 files and was seen to crash after 20 minutes.)
+# A whole-tree coccicheck run longer than this has lost its file filter:
+# it is stopped and reported as such.
 COCCICHECK_TIMEOUT_SECONDS = 300
-# Where the change lives: coccicheck limited to these directories gives the
-# patch the toolkit's diff is compared with.
-CHANGE_DIRS = ('drivers/iommu', 'include/linux')
+MODES = ('patch', 'report', 'context')
+# The baseline: every file that names one of the change's identifiers.
+GREP_BASELINE = ['grep', '-rlw', '--include=*.[ch]', '-e', 'iommu_is_attach_deferred',
+		 '-e', 'iommu_deferred_attach', '-e', 'dev_iommu', '.']
 
 # Runs the command given as JSON on stdin with its stdout to a file, and
 # prints its exit status, wall time and peak RSS (its whole process tree).
@@ -69,6 +75,7 @@ class Measure:
 		self.seconds: list[float] = []
 		self.peaks: list[int] = []
 		self.stdout = ''
+		self.stderr = ''
 		self.failure: Optional[str] = None	# why the last run failed
 
 	def run(self) -> float:
@@ -82,6 +89,7 @@ class Measure:
 			result = json.loads(done.stdout)
 			self.stdout = Path(out.name).read_text(errors='replace')
 			errors = Path(err.name).read_text(errors='replace')
+			self.stderr = errors
 		if result['status'] not in (0, 1):	# grep: 1 = no match
 			tail = '\n'.join(errors.strip().splitlines()[-10:])
 			self.failure = (f'{self.name} failed with status {result["status"]} '
@@ -163,16 +171,42 @@ def fresh_scratch(kernel: tree.KernelTree) -> Path:
 	return SCRATCH
 
 
+def files_kept(m: Measure) -> Optional[int]:
+	"""The "N files match" count of spatch's token filter, from the last
+	run's output (scripts/coccicheck sends spatch's stderr to stdout)."""
+	found = re.search(r'^(\d+) files match$', m.stdout + m.stderr, re.MULTILINE)
+	return int(found.group(1)) if found else None
+
+
+def phases(kernel: tree.KernelTree) -> list[tuple[str, float]]:
+	"""One more toolkit diff, in this process, timed between the
+	progress messages of convert(): where the time goes."""
+	from dattach import convert
+	marks: list[tuple[str, float]] = []
+	start = time.monotonic()
+	convert.convert(convert.ConvertRequest(tree=kernel, jobs=os.cpu_count() or 1),
+			progress=lambda what: marks.append((what, time.monotonic())))
+	marks.append(('end', time.monotonic()))
+	grep_start = time.monotonic()
+	probe.find_candidates(kernel, os.cpu_count() or 1)
+	grep_alone = time.monotonic() - grep_start
+	spans = [(what, later - when) for (what, when), (_, later) in zip(marks, marks[1:])]
+	return ([('total, in process', marks[-1][1] - start)] + spans +
+		[('(the tree-wide grep alone, for comparison)', grep_alone)])
+
+
 def main(argv: Optional[list[str]] = None) -> int:
 	parser = argparse.ArgumentParser(prog='bench', description=__doc__.split('\n\n')[0])
-	parser.add_argument('--runs', type=int, default=5, help='runs per command (default 5)')
-	parser.add_argument('--coccicheck-runs', type=int,
-			    help='coccicheck runs (default: --runs, or 3 when five would '
-				 'take longer than 15 minutes)')
+	parser.add_argument('--runs', type=int, default=5,
+			    help='toolkit diff and grep runs, interleaved (default 5)')
+	parser.add_argument('--coccicheck-runs', type=int, default=3,
+			    help='whole-tree coccicheck runs of each semantic patch and '
+				 'mode, each interleaved with a grep (default 3; 0: none)')
 	parser.add_argument('--coccicheck-timeout', type=int,
 			    default=COCCICHECK_TIMEOUT_SECONDS,
 			    help='stop a whole-tree coccicheck run after this many seconds '
-				 f'and count it as that long (default {COCCICHECK_TIMEOUT_SECONDS})')
+				 f'(default {COCCICHECK_TIMEOUT_SECONDS}); a stopped run has '
+				 'no ratio')
 	args = parser.parse_args(argv)
 
 	kernel = tree.default_tree()
@@ -181,22 +215,15 @@ def main(argv: Optional[list[str]] = None) -> int:
 	# tree: the ceiling keeps spatch's and git's file scan out of it.
 	env = dict(os.environ, LC_ALL='C',
 		   GIT_CEILING_DIRECTORIES=str(tree.CACHE_DIR / 'scratch'))
-	patterns = [arg for ident in probe.KEY_IDENTIFIERS for arg in ('-e', ident)]
 	toolkit = Measure('toolkit diff', [sys.executable, str(REPO / 'scripts' /
 					  'deferred_attach.py'), 'diff', str(kernel.path)],
 			  REPO, env)
-	grep = Measure('grep -rl', ['grep', '-rlF', *patterns, '.'], kernel.path, env)
-	# One measured command per semantic patch, so each has its own time,
-	# peak memory and, should spatch fail, its own failure.
-	cocci = [Measure(f'coccicheck {name}', ['timeout', str(args.coccicheck_timeout),
-						 'make', '-s', 'coccicheck',
-						 f'COCCI={plan.COCCI_DIR / name}',
-						 'MODE=patch', f'J={cpus}'], SCRATCH, env)
-		 for name in plan.SERIES]
-	scoped = [Measure(f'coccicheck {name} M={where}',
-			  ['make', '-s', 'coccicheck', f'COCCI={plan.COCCI_DIR / name}',
-			   'MODE=patch', f'M={where}', f'J={cpus}'], SCRATCH, env)
-		  for name in plan.SERIES for where in CHANGE_DIRS]
+	grep = Measure('grep -rlw', GREP_BASELINE, kernel.path, env)
+	cocci = {(name, mode): Measure(f'coccicheck {name} MODE={mode}',
+				       ['timeout', str(args.coccicheck_timeout), 'make', '-s',
+					'coccicheck', f'COCCI={plan.COCCI_DIR / name}',
+					f'MODE={mode}', f'J={cpus}'], SCRATCH, env)
+		 for name in plan.SERIES for mode in MODES}
 
 	say(f'linux {kernel.version} at {kernel.path}, {cpus} CPUs')
 	# One untimed warm-up read, so that every command finds the tree in
@@ -205,97 +232,65 @@ def main(argv: Optional[list[str]] = None) -> int:
 	grep.seconds.clear()
 	grep.peaks.clear()
 	for number in range(args.runs):
-		say(f'run {number + 1}/{args.runs}: toolkit diff, grep -rl')
+		say(f'run {number + 1}/{args.runs}: toolkit diff, grep')
 		toolkit.run()
 		grep.run()
-	for failed in (toolkit, grep):
-		if failed.failure:
-			sys.exit(f'bench: {failed.failure}')
+	for measure in (toolkit, grep):
+		if measure.failure:
+			sys.exit(f'bench: {measure.failure}')
+	say('one more toolkit diff, timed by phase')
+	timed = phases(kernel)
 
-	def row(m: Measure, count: int) -> str:
-		return (f'{m.name + ":":<14} {m.median:8.2f} s  median of {count}, '
+	def row(m: Measure) -> str:
+		return (f'{m.name + ":":<62} {m.median:7.2f} s  median of {len(m.seconds)}, '
 			f'peak {m.peak_mb:6.1f} MB')
 
 	def verdict(ok: bool) -> str:
 		return 'met' if ok else 'MISSED'
+	print(f'bench: linux {kernel.version}, {cpus} CPUs, whole tree; baseline: '
+	      f'{" ".join(GREP_BASELINE)}')
+	print(row(toolkit))
+	print(row(grep))
 	over_grep = toolkit.median / grep.median
-	print(f'bench: linux {kernel.version}, {cpus} CPUs, whole tree')
-	print(row(toolkit, args.runs))
-	print(row(grep, args.runs))
-	print(f'toolkit/grep:       {over_grep:6.2f}x  target <= {TOOLKIT_OVER_GREP}x  '
-	      f'{verdict(over_grep <= TOOLKIT_OVER_GREP)}', flush=True)
+	print(f'{"toolkit/grep:":<62} {over_grep:7.2f}x  target <= {TOOLKIT_OVER_GREP}x  '
+	      f'{verdict(over_grep <= TOOLKIT_OVER_GREP)}')
+	print(f'{"peak memory:":<62} toolkit {toolkit.peak_mb:.1f} MB  target < {PEAK_MB} MB  '
+	      f'{verdict(toolkit.peak_mb < PEAK_MB)}')
+	print('where a toolkit diff spends its time (one run, in process):')
+	for what, seconds in timed:
+		print(f'  {what + ":":<60} {seconds:7.2f} s')
+	sys.stdout.flush()
 	if args.coccicheck_runs == 0:
 		print('coccicheck:         skipped (--coccicheck-runs 0)')
-		print(f'peak memory:        toolkit {toolkit.peak_mb:.1f} MB  target < '
-		      f'{PEAK_MB} MB  {verdict(toolkit.peak_mb < PEAK_MB)}')
 		return 0
 
 	fresh_scratch(kernel)
-	say('coccicheck run 1 (whole tree, each semantic patch in turn; minutes)')
-	first = sum(m.run() for m in cocci)
-	runs = args.coccicheck_runs or args.runs
-	why = ''
-	if args.coccicheck_runs is None and first * runs > COCCICHECK_BUDGET_SECONDS:
-		# Three runs when five would not fit; one when even three would
-		# take over three times the budget.
-		runs = 3 if first * 3 <= 3 * COCCICHECK_BUDGET_SECONDS else 1
-		why = (f' ({"median of 3" if runs == 3 else "one run"}, not {args.runs}: '
-		       f'one run took {first:.0f} s, {args.runs} would exceed '
-		       f'{COCCICHECK_BUDGET_SECONDS // 60} minutes)')
-	# A run stopped by the timeout (124) or killed by a crash counts as
-	# the time it took: coccicheck took at least that long.
-	stopped = [m for m in cocci if m.failure]
-	failures = [m.failure for m in stopped if not _cut_short(m)]
-	for number in range(1, runs):
-		if stopped:
-			break
-		say(f'coccicheck run {number + 1}/{runs}')
-		for m in cocci:
+	for number in range(args.coccicheck_runs):
+		say(f'coccicheck run {number + 1}/{args.coccicheck_runs}: each semantic '
+		    f'patch in {", ".join(MODES)} mode over the whole tree, each with a grep')
+		for m in cocci.values():
 			m.run()
-	if stopped:
-		why = f' (one run: {len(stopped)} stopped early, see above)'
-	say('coccicheck limited to ' + ' and '.join(CHANGE_DIRS) + ', for the same-change check')
-	for m in scoped:
-		m.run()
+			grep.run()
+	whole_tree_patch = ''.join(cocci[(name, 'patch')].stdout for name in plan.SERIES)
 	shutil.rmtree(SCRATCH, ignore_errors=True)
-	for m in cocci:
-		note = ''
+	print(row(grep) + '  (again, over all the runs above)')
+	failed = False
+	for m in cocci.values():
+		kept = files_kept(m)
+		ratio = m.median / grep.median
 		if m.failure:
-			note = (f'  stopped: {_cut_short(m)}, counted as {m.seconds[-1]:.0f} s'
-				if _cut_short(m) else f'  FAILED: {m.failure}')
-		print(row(m, len(m.seconds)) + note)
-	failures += [m.failure for m in scoped if m.failure]
-	if failures:
-		print(f'coccicheck:         FAILED, no ratio{why}')
-		for failure in failures:
-			print(f'  {failure}')
-		return 1
-	total = sum(m.median for m in cocci)
-	same, what = compare(toolkit.stdout, ''.join(m.stdout for m in scoped))
-	under_cocci = total / toolkit.median
-	bound = '>= ' if stopped else ''
-	cocci_peak = max(m.peak_mb for m in cocci)
-	print(f'coccicheck (all):   {bound}{total:.2f} s  sum of the medians{why}')
-	print(f'coccicheck/toolkit: {bound}{under_cocci:.1f}x  target >= {COCCICHECK_OVER_TOOLKIT:.0f}x  '
-	      f'{verdict(under_cocci >= COCCICHECK_OVER_TOOLKIT)}')
-	print(f'peak memory:        toolkit {toolkit.peak_mb:.1f} MB  target < {PEAK_MB} MB  '
-	      f'{verdict(toolkit.peak_mb < PEAK_MB)}; coccicheck {cocci_peak:.1f} MB, '
-	      f'grep {grep.peak_mb:.1f} MB')
-	print(f'same change:        {"yes" if same else "NO"}: toolkit diff against coccicheck '
-	      f'M={" M=".join(CHANGE_DIRS)}: {what}')
-	return 0 if same else 1
+			failed = True
+			why = 'stopped by the timeout' if 'status 124' in m.failure else m.failure
+			print(f'{row(m)}  FAILED: {why}')
+			continue
+		print(f'{row(m)}  {ratio:5.2f}x grep  target <= {COCCICHECK_OVER_GREP:.0f}x  '
+		      f'{verdict(ratio <= COCCICHECK_OVER_GREP)};  files kept: {kept}  '
+		      f'target <= {FILES_KEPT}  {verdict(kept is not None and kept <= FILES_KEPT)}')
+	same, what = compare(toolkit.stdout, whole_tree_patch)
+	print(f'same change:        {"yes" if same else "NO"}: toolkit diff against whole-tree '
+	      f'coccicheck MODE=patch: {what}')
+	return 1 if failed or not same else 0
 
-
-def _cut_short(m: Measure) -> str:
-	"""Why a whole-tree coccicheck run stopped early, when it was the
-	timeout or a crash rather than a wrong result ('' otherwise)."""
-	if m.failure is None:
-		return ''
-	if 'status 124' in m.failure:
-		return 'timeout'
-	if 'Segmentation fault' in m.failure or 'status 139' in m.failure or 'Error 139' in m.failure:
-		return 'spatch crashed'
-	return ''
 
 if __name__ == '__main__':
 	sys.exit(main())

@@ -111,7 +111,7 @@ def run_backport(args: argparse.Namespace) -> ExitStatus:
 		out = Path(args.out) if args.out else backport.default_out(kernel.version)
 		request = backport.BackportRequest(
 			kdir=str(kernel.path), out=out, signoff=signoff,
-			checkpatch=checkpatch, build=args.build, jobs=args.jobs,
+			checkpatch=checkpatch, build=args.build, boot=args.boot, jobs=args.jobs,
 			spatch=spatch, form=form, bug=args.bug)
 		try:
 			result = backport.backport(request, progress=convert.tty_progress)
@@ -134,8 +134,8 @@ def run_backport(args: argparse.Namespace) -> ExitStatus:
 	def make_request(kdir: str, folder: Path) -> backport.BackportRequest:
 		return backport.BackportRequest(
 			kdir=kdir, out=folder, signoff=signoff, checkpatch=checkpatch,
-			build=args.build, jobs=max(1, cpus // args.jobs), spatch=spatch,
-			form=form, bug=args.bug)
+			build=args.build, boot=args.boot, jobs=max(1, cpus // args.jobs),
+			spatch=spatch, form=form, bug=args.bug)
 	try:
 		results = backport.backport_many([str(k) for k in kdirs], out,
 						 make_request, args.jobs,
@@ -261,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
 	backport_cmd.add_argument('--build', action='store_true',
 				  help='also compile the touched objects with the '
 				       "tree's Kbuild in a scratch copy")
+	backport_cmd.add_argument('--boot', action='store_true',
+				  help='also boot the converted kernel under QEMU with an '
+				       'emulated Intel IOMMU and take a kdump (x86-64 '
+				       'trees only; make boot-test)')
 	_jobs_argument(backport_cmd, 'trees at once with several KDIRs, else '
 			'spatch processes')
 	backport_cmd.set_defaults(func=run_backport)

@@ -1,21 +1,48 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Install the Debian packages the toolkit and its tests need, skipping what
-# dpkg already has, so that a machine with everything runs no apt-get at all.
+# Install the Debian packages a command needs, skipping what dpkg already
+# has, so that a machine with everything runs no apt-get at all.
+#
+#   scripts/install-deps.sh [--quiet] PURPOSE...
+#
+# PURPOSE is what the packages are for (every one when none is given):
+#   run     the toolkit itself: diff, probe, report, apply, backport
+#   source  Debian's linux-source-6.1, the tree commands use without KDIR
+#   build   Kbuild: backport BUILD=1, bench's coccicheck, the boot proof
+#   boot    QEMU and the initramfs of the boot proof (boot-test, BOOT=1)
+#   test    the rest of what `make check` uses
+# --quiet: say nothing when nothing is missing.  Everything said goes to
+# stderr: the commands' stdout (a diff, a report) stays theirs alone.
 set -euo pipefail
 
-packages=(
-	coccinelle		# spatch
-	mypy			# the type check in make check
-	git make gcc perl python3
-	quilt			# backport --format quilt: its quilt push check
-	bc bison flex libelf-dev libssl-dev	# Kbuild, for the build check
-	kmod cpio		# Kbuild helpers make defconfig expects
-	xz-utils		# the linux-source tarballs are .tar.xz
-	linux-source-6.1	# before the change: the tree `make diff` converts
-	linux-source-6.12	# after the change: must stay untouched
-)
+quiet=
+if [ "${1:-}" = --quiet ]; then
+	quiet=1
+	shift
+fi
+
+packages_for() {
+	case "$1" in
+	run)	echo coccinelle git make perl python3 xz-utils quilt ;;
+		# spatch; git for diffs and mails; checkpatch.pl is perl;
+		# xz unpacks the linux-source tarballs; quilt checks FORMAT=quilt
+	source)	echo linux-source-6.1 ;;
+	build)	echo gcc bc bison flex libelf-dev libssl-dev kmod cpio ;;
+	boot)	echo qemu-system-x86 busybox-static kexec-tools ;;
+	test)	echo mypy linux-source-6.12 ;;
+		# the type check; the tree that must stay untouched
+	*)	echo "deps: error: unknown purpose '$1' (run, source, build, boot, test)" >&2
+		exit 2 ;;
+	esac
+}
+
+[ $# -gt 0 ] || set -- run source build boot test
+packages=()
+for purpose in "$@"; do
+	read -r -a some <<< "$(packages_for "$purpose")"
+	packages+=("${some[@]}")
+done
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -24,13 +51,15 @@ for pkg in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-	echo "deps: all ${#packages[@]} packages installed" >&2
+	[ -n "$quiet" ] || echo "deps: all ${#packages[@]} packages installed" >&2
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: error: missing ${missing[*]}; run as root: sudo make deps" >&2
+	echo "deps: error: missing ${missing[*]}; run: sudo apt-get install ${missing[*]}" >&2
 	exit 2
 fi
-echo "deps: installing ${missing[*]}" >&2
-apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+echo "deps: installing ${missing[*]} (once)" >&2
+# apt-get's own output goes to stderr too.
+apt-get update >&2
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	"${missing[@]}" >&2

@@ -17,8 +17,11 @@ from typing import Callable, Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = REPO / 'scripts' / 'deferred_attach.py'
+REAL = REPO / 'tests' / 'real'
 sys.path.insert(0, str(REPO / 'scripts'))
-from dattach import tree  # noqa: E402
+from dattach import tree, verify  # noqa: E402
+
+import expected  # noqa: E402  (tests/, next to this file)
 
 SIGNOFF = 'Test Backporter <backporter@example.org>'
 ENV = dict(os.environ, GIT_CEILING_DIRECTORIES=str(REPO / '.cache'), LC_ALL='C')
@@ -40,7 +43,16 @@ def _check(done: subprocess.CompletedProcess[str], status: int = 0) -> None:
 				     f'{done.stderr.strip()}')
 
 
+def _expected(series: str, name: str) -> None:
+	"""`report` or `probe --json` of Debian's tree equal to what
+	tests/real/<series>/ holds, exactly."""
+	problems = expected.compare(REAL / series, _tree(series), name)
+	if problems:
+		raise AssertionError(problems)
+
+
 def probe_61() -> None:
+	_expected('6.1', expected.PROBE)
 	done = _cli('probe', '--json', str(_tree('6.1')))
 	_check(done)
 	data = json.loads(done.stdout)
@@ -57,6 +69,7 @@ def probe_61() -> None:
 
 
 def probe_612() -> None:
+	_expected('6.12', expected.PROBE)
 	done = _cli('probe', str(_tree('6.12')))
 	_check(done)
 	if not re.search(r'^shape: +already converted$', done.stdout, re.MULTILINE):
@@ -64,6 +77,7 @@ def probe_612() -> None:
 
 
 def report_61() -> None:
+	_expected('6.1', expected.REPORT)
 	kdir = _tree('6.1')
 	done = _cli('report', str(kdir))
 	_check(done)
@@ -82,6 +96,7 @@ def report_61() -> None:
 
 
 def report_612() -> None:
+	_expected('6.12', expected.REPORT)
 	done = _cli('report', str(_tree('6.12')))
 	_check(done)
 	if done.stdout or 'already converted' not in done.stderr:
@@ -281,12 +296,79 @@ def backport_612() -> None:
 					     f'stderr {done.stderr!r}')
 
 
+# Set in the tree's own .config and not by defconfig: the build used it.
+OWN_CONFIG_MARK = 'CONFIG_LOCALVERSION="-dattach-own-config"'
+
+
+def build_own_config_61() -> None:
+	"""BUILD=1's other branch: a tree with its own .config, configured in
+	place (include/config/ exists), so the scratch copy needs `make
+	mrproper` before Kbuild accepts O=.  verify.build() is what
+	`backport --build` calls; it runs here with a work folder this test
+	can look into afterwards."""
+	source = _tree('6.1')
+	cache = REPO / '.cache'
+	with tempfile.TemporaryDirectory(prefix='dattach-own-config.', dir=cache) as tmp:
+		kdir = Path(tmp) / 'linux'
+		done = subprocess.run(['cp', '-al', str(source), str(kdir)],
+				      capture_output=True, text=True, check=False)
+		if done.returncode != 0:
+			raise AssertionError(f'cp -al: {done.stderr}')
+		# The tree's .config: x86_64 defconfig made here, plus a mark.
+		seed = Path(tmp) / 'seed'
+		done = subprocess.run(['make', '-s', f'O={seed}', 'defconfig'], cwd=kdir,
+				      capture_output=True, text=True, check=False)
+		if done.returncode != 0:
+			raise AssertionError(f'make defconfig: {done.stdout}{done.stderr}')
+		config = (seed / '.config').read_text()
+		config = re.sub(r'^CONFIG_LOCALVERSION=.*$', OWN_CONFIG_MARK, config,
+				flags=re.MULTILINE)
+		if OWN_CONFIG_MARK not in config:
+			raise AssertionError('defconfig has no CONFIG_LOCALVERSION line to mark')
+		# New files only: cp -al's files are the Debian tree's inodes.
+		(kdir / '.config').write_text(config)
+		(kdir / 'include' / 'config').mkdir()
+		(kdir / 'include' / 'config' / 'auto.conf').write_text(config)
+		kernel = tree.open_tree(str(kdir))
+		before = {p: (p.stat().st_size, p.stat().st_mtime_ns)
+			  for p in (kdir / 'drivers/iommu/iommu.c', kdir / 'include/linux/iommu.h',
+				    kdir / '.config')}
+		diff = _cli('diff', str(kdir))
+		_check(diff)
+		changed = sorted({line[6:] for line in diff.stdout.splitlines()
+				  if line.startswith('+++ b/')})
+		work = Path(tmp) / 'work'
+		try:
+			built = verify.build(kernel, diff.stdout, changed, work, 2)
+		except Exception as err:
+			raise AssertionError(f'{type(err).__name__}: {err}') from err
+		if built != ['drivers/iommu/iommu.o']:
+			raise AssertionError(f'built {built}')
+		out = work / 'build'
+		if OWN_CONFIG_MARK not in (out / '.config').read_text():
+			raise AssertionError("the build's .config is not the tree's: no "
+					     f'{OWN_CONFIG_MARK}')
+		if not (out / 'drivers/iommu/iommu.o').is_file():
+			raise AssertionError('no drivers/iommu/iommu.o in the build folder')
+		# The converted text was compiled, not the tree's own.
+		src = work / 'src' / 'drivers/iommu/iommu.c'
+		if 'dev->iommu->attach_deferred = 1;' not in src.read_text():
+			raise AssertionError(f'{src} is not converted')
+		after = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in before}
+		if after != before or not (kdir / 'include/config/auto.conf').is_file():
+			raise AssertionError('the build changed the tree it was given')
+		# mrproper ran in the copy only (it unlinks, it never writes).
+		if (work / 'src' / '.config').exists():
+			raise AssertionError('the scratch copy still has a .config: no mrproper')
+
+
 def tests() -> Iterator[tuple[str, Callable[[], None]]]:
 	yield 'real/6.1/probe', probe_61
 	yield 'real/6.1/report', report_61
 	yield 'real/6.1/backport-mail-build', backport_61
 	yield 'real/6.1/backport-android', backport_61_android
 	yield 'real/6.1/backport-quilt', backport_61_quilt
+	yield 'real/6.1/build-own-config', build_own_config_61
 	yield 'real/6.12/probe', probe_612
 	yield 'real/6.12/report-empty', report_612
 	yield 'real/6.12/backport-no-mail', backport_612

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Optional
 
-from dattach import convert, forms, probe, tree, verify
+from dattach import bootproof, convert, forms, probe, tree, verify
 from dattach.errors import DattachError, ExitStatus, RefusedError
 from dattach.gitscratch import Identity
 
@@ -38,6 +38,7 @@ class BackportRequest:
 	signoff: Identity
 	checkpatch: Optional[Path] = None	# default: the tree's own
 	build: bool = False
+	boot: bool = False	# the boot proof under QEMU (bootproof.py)
 	jobs: int = 1
 	spatch: str = 'spatch'
 	form: forms.Form = forms.Form.MAIL
@@ -123,6 +124,10 @@ def backport(request: BackportRequest,
 			built = verify.build(kernel, result.diff, result.changed,
 					     work / 'kbuild', request.jobs)
 			checks.append(f'build: {" ".join(built) or "no .c file touched"}')
+		if request.boot:
+			progress('checking the mail: the boot proof under QEMU')
+			booted = bootproof.prove(kernel, result.diff, request.jobs)
+			checks.append(f'boot: {len(booted)} checks passed')
 		written = _write(made.paths, request.out)
 	return BackportResult(request.kdir, kernel.version, shape, Outcome.WRITTEN,
 			      result.changed, written, result.summary(), ExitStatus.OK,

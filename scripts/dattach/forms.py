@@ -151,11 +151,7 @@ def quilt_message(commit: UpstreamCommit, result: ConvertResult,
 	note = _backport_note(commit, result, signoff, is_upstream(commit, result))
 	if note:
 		paragraphs.append(note)
-	trailers = list(commit.trailers)
-	own = f'Signed-off-by: {signoff}'
-	if own not in trailers:
-		trailers.append(own)
-	paragraphs.append('\n'.join(trailers))
+	paragraphs.append(mail.sign_off_chain(commit, signoff))
 	return '\n\n'.join(paragraphs) + '\n'
 
 

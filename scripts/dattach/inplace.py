@@ -17,11 +17,13 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Iterator, Optional
+from typing import BinaryIO, Callable, Iterator, Optional
 
 from dattach import convert
 from dattach.errors import RefusedError, ToolError
@@ -29,8 +31,15 @@ from dattach.gitscratch import isolated_env
 from dattach.tree import KernelTree
 
 # For tests only: interrupt the renames after this many files, with
-# KeyboardInterrupt (a number) or a full disk ("<number>:ENOSPC").
+# KeyboardInterrupt (a number) or a full disk ("<number>:ENOSPC"); or, with
+# "write:<number>[:ENOSPC]", the writing of that new file, after half of
+# its bytes (a disk that fills up while the new files are written).
 FAIL_AFTER_ENV = 'DATTACH_APPLY_FAIL_AFTER'
+# For tests only: "write:<n>" or "rename:<n>" stops after the n-th new file
+# is written (or renamed), says so on stderr and waits up to PAUSE_SECONDS
+# for a signal, so that a test can send a real SIGINT at that moment.
+PAUSE_ENV = 'DATTACH_APPLY_PAUSE'
+PAUSE_SECONDS = 60
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +105,7 @@ def _read_only(path: Path) -> bool:
 
 def _fault_from_env() -> Callable[[int], None]:
 	spec = os.environ.get(FAIL_AFTER_ENV, '')
-	if not spec:
+	if not spec or spec.startswith('write:'):
 		return lambda _: None
 	count, _, kind = spec.partition(':')
 
@@ -106,6 +115,49 @@ def _fault_from_env() -> Callable[[int], None]:
 				raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 			raise KeyboardInterrupt
 	return fault
+
+
+def _plain_write(_number: int, f: BinaryIO, data: bytes) -> None:
+	f.write(data)
+
+
+def _write_from_env() -> Callable[[int, BinaryIO, bytes], None]:
+	"""How the n-th new file is written: whole, or (FAIL_AFTER_ENV
+	"write:<n>[:ENOSPC]") half of it and then the fault."""
+	where, _, spec = os.environ.get(FAIL_AFTER_ENV, '').partition(':')
+	if where != 'write':
+		return _plain_write
+	count, _, kind = spec.partition(':')
+
+	def write(number: int, f: BinaryIO, data: bytes) -> None:
+		if number < int(count):
+			f.write(data)
+			return
+		f.write(data[:len(data) // 2])
+		f.flush()
+		if kind.upper() == 'ENOSPC':
+			raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+		raise KeyboardInterrupt
+	return write
+
+
+def _pause_from_env(deliver: Callable[[], None]) -> Callable[[str, int], None]:
+	"""PAUSE_ENV's stop: at ("write" or "rename", n), wait for a signal,
+	delivering a held SIGINT as soon as it arrives."""
+	phase, _, count = os.environ.get(PAUSE_ENV, '').partition(':')
+	if not phase:
+		return lambda _phase, _number: None
+
+	def pause(at: str, number: int) -> None:
+		if at != phase or str(number) != count:
+			return
+		print(f'deferred_attach: test hook: paused after {at} {number}',
+		      file=sys.stderr, flush=True)
+		deadline = time.monotonic() + PAUSE_SECONDS
+		while time.monotonic() < deadline:
+			deliver()
+			time.sleep(0.02)
+	return pause
 
 
 @contextlib.contextmanager
@@ -134,15 +186,19 @@ def _held_interrupts() -> Iterator[Callable[[], None]]:
 
 
 def replace_all(root: Path, contents: dict[str, bytes],
-		after_rename: Optional[Callable[[int], None]] = None) -> list[str]:
+		after_rename: Optional[Callable[[int], None]] = None,
+		write: Optional[Callable[[int, BinaryIO, bytes], None]] = None) -> list[str]:
 	"""Replace every <root>/<rel> with its new bytes, or none of them.
-	`after_rename(n)` runs after the n-th rename (tests inject faults)."""
+	`after_rename(n)` runs after the n-th rename and `write(n, file, data)`
+	writes the n-th new file (tests inject faults through both)."""
 	hook = after_rename or _fault_from_env()
+	write = write or _write_from_env()
 	staged: list[tuple[Path, Path, Path]] = []	# target, temp, backup
 	renamed: list[tuple[Path, Path, Path]] = []
 	temps: list[Path] = []
 	backups: list[Path] = []
 	with _held_interrupts() as deliver:
+		pause = _pause_from_env(deliver)
 		try:
 			for rel, data in contents.items():
 				target = root / rel
@@ -153,7 +209,7 @@ def replace_all(root: Path, contents: dict[str, bytes],
 				temp = Path(name)
 				temps.append(temp)
 				with os.fdopen(fd, 'wb') as f:
-					f.write(data)
+					write(len(temps), f, data)
 					f.flush()
 					os.fsync(f.fileno())
 				os.chmod(temp, mode)
@@ -165,11 +221,13 @@ def replace_all(root: Path, contents: dict[str, bytes],
 					shutil.copy2(target, backup)
 				backups.append(backup)
 				staged.append((target, temp, backup))
+				pause('write', len(staged))
 				deliver()
 			for entry in staged:
 				os.replace(entry[1], entry[0])
 				renamed.append(entry)
 				hook(len(renamed))
+				pause('rename', len(renamed))
 				deliver()
 		except BaseException:
 			for target, _temp, backup in reversed(renamed):

@@ -116,12 +116,17 @@ def message(commit: UpstreamCommit, result: ConvertResult,
 	note = adaptation_note(result, signoff)
 	if note:
 		paragraphs.append(note)
+	paragraphs.append(sign_off_chain(commit, signoff))
+	return '\n\n'.join(paragraphs) + '\n'
+
+
+def sign_off_chain(commit: UpstreamCommit, signoff: Identity) -> str:
+	"""Upstream's trailers, then the backporter's Signed-off-by (once)."""
 	trailers = list(commit.trailers)
 	own = f'Signed-off-by: {signoff}'
 	if own not in trailers:
 		trailers.append(own)
-	paragraphs.append('\n'.join(trailers))
-	return '\n\n'.join(paragraphs) + '\n'
+	return '\n'.join(trailers)
 
 
 def subject_prefix(version: str) -> str:

@@ -495,14 +495,27 @@ def find_candidates(tree: KernelTree, jobs: Optional[int] = None) -> list[str]:
 	return sorted({path for path in paths if path.endswith(('.c', '.h'))})
 
 
-def probe(tree: KernelTree) -> ProbeResult:
-	candidates = find_candidates(tree)
+# The files classify() reads: every tree the toolkit converts has them at
+# these paths, so the conversion can start on them before the tree-wide
+# grep is done.
+CORE_FILES = (IOMMU_H, IOMMU_C, DMA_IOMMU_C)
+
+
+def classify_tree(tree: KernelTree) -> Classification:
+	return classify(tree.read(IOMMU_C), tree.read(IOMMU_H), tree.read(DMA_IOMMU_C))
+
+
+def probe_with(tree: KernelTree, candidates: list[str],
+	       classification: Classification) -> ProbeResult:
+	"""The probe's result from its two halves, found apart."""
 	sites = []
 	for rel in candidates:
 		text = tree.read(rel)
 		if text is not None:
 			sites += find_sites(rel, text)
 	return ProbeResult(tree=tree, candidates=candidates, sites=sites,
-			   classification=classify(tree.read(IOMMU_C),
-						   tree.read(IOMMU_H),
-						   tree.read(DMA_IOMMU_C)))
+			   classification=classification)
+
+
+def probe(tree: KernelTree) -> ProbeResult:
+	return probe_with(tree, find_candidates(tree), classify_tree(tree))

@@ -21,9 +21,9 @@ from dattach.plan import Plan, Step
 # report/context/org modes); headers are patched too (struct dev_iommu), but
 # never followed from a .c file, which keeps each file independent and fast;
 # lines wrapped at 100 columns as the kernel's own scripts/coccicheck does;
-# and --no-scanner, because spatch otherwise lists the files of --dir with
-# `git grep` whenever the work directory happens to sit inside a git work
-# tree, and then finds none of our untracked copies.
+# and --no-scanner: the files are named one by one, and spatch must not go
+# looking for others with `git grep` when the work directory happens to sit
+# inside a git work tree.
 SPATCH_OPTIONS = ['-D', 'patch', '--no-includes', '--include-headers',
 		  '--very-quiet', '--max-width', '100', '--no-scanner',
 		  '--in-place', '--no-show-diff']
@@ -59,17 +59,10 @@ def copy_files(tree_path: Path, files: list[str], dest: Path) -> None:
 
 
 def _run(request: SpatchRequest, step: Step,
-	 targets: list[str]) -> subprocess.CompletedProcess[str]:
+	 rel: str) -> subprocess.CompletedProcess[str]:
 	cmd = [request.spatch, '--sp-file', str(step.cocci), *SPATCH_OPTIONS,
-	       *header_options(step.cocci)]
-	if targets == ['.']:
-		cmd += ['--dir', '.']
-		if request.jobs > 1:
-			# chunksize 1: the files differ hugely in size.
-			cmd += ['--jobs', str(request.jobs), '--chunksize', '1']
-	else:
-		cmd += targets
-	return run_spatch(cmd, request.workdir, f'{step.cocci.name} on {" ".join(targets)}')
+	       *header_options(step.cocci), rel]
+	return run_spatch(cmd, request.workdir, f'{step.cocci.name} on {rel}')
 
 
 def run_spatch(cmd: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
@@ -94,59 +87,36 @@ def _mentioned_file(stderr: str) -> Optional[str]:
 	return None
 
 
-def _check(step: Step, targets: list[str],
+def _check(step: Step, rel: str,
 	   done: subprocess.CompletedProcess[str]) -> None:
 	if done.returncode == 0:
 		return
 	lines = [line for line in done.stderr.splitlines() if line.strip()]
-	where = _mentioned_file(done.stderr) or ' '.join(targets)
-	if targets == ['.']:
-		where = _mentioned_file(done.stderr) or f'{len(step.files)} files'
+	where = _mentioned_file(done.stderr) or rel
 	why = lines[-1].strip() if lines else f'exit status {done.returncode}'
 	raise ToolError(f'spatch {step.cocci.name} failed on {where}: {why}')
 
 
-# A semantic patch that adapted the change to the tree says how on a line
-# of its own (see the script rules in cocci/); the mail and the summary
-# carry it to the user.
-NOTE_PREFIX = 'deferred-attach-note: '
+def _run_file_series(request: SpatchRequest, rel: str) -> None:
+	"""The steps that touch one file, one after another, in place."""
+	for step in request.plan.steps_for(rel):
+		_check(step, rel, _run(request, step, rel))
 
 
-@dataclasses.dataclass(frozen=True)
-class SeriesResult:
-	messages: list[str]	# spatch's stderr lines
-	notes: list[str]	# what the semantic patches adapted, in order
+def run_series(request: SpatchRequest) -> None:
+	"""Apply each step in series order, in place, in the work directory.
 
-
-def run_series(request: SpatchRequest) -> SeriesResult:
-	"""Apply each step in series order, in place, in the work directory."""
-	all_files = set(request.plan.files)
-	messages: list[str] = []
-	notes: list[str] = []
+	Series order only matters within a file, so the files go in parallel,
+	each through its own steps: a handful of short spatch processes, each
+	on the few files that hold its patch's keywords (see plan.py)."""
 	for step in request.plan.steps:
-		if not step.files:
-			continue
-		if not step.cocci.is_file():
+		if step.files and not step.cocci.is_file():
 			raise ToolError(f'{step.cocci}: no such semantic patch')
-		if set(step.files) == all_files and len(step.files) > 1:
-			# One process over the whole (small) work directory,
-			# using spatch's own parallelism.
-			groups = [['.']]
-		else:
-			groups = [[rel] for rel in step.files]
-		workers = max(1, min(request.jobs, len(groups)))
-		with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-			runs = list(pool.map(lambda g: (g, _run(request, step, g)),
-					     groups))
-		for targets, done in runs:
-			_check(step, targets, done)
-			messages += done.stderr.splitlines()
-			for line in done.stdout.splitlines():
-				if line.startswith(NOTE_PREFIX):
-					note = line[len(NOTE_PREFIX):].strip()
-					if note not in notes:
-						notes.append(note)
-	return SeriesResult(messages=messages, notes=notes)
+	files = request.plan.files
+	workers = max(1, min(request.jobs, len(files)))
+	with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+		# list(): re-raise the first failure here.
+		list(pool.map(lambda rel: _run_file_series(request, rel), files))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dattach import tree
 CLI = _support.REPO / 'scripts' / 'deferred_attach.py'
 GOLDEN = _support.REPO / 'tests' / 'golden'
 SIGNOFF = 'Test Backporter <backporter@example.org>'
+REPO_CACHE = _support.REPO / '.cache'
 
 # CI has no git identity: whatever commits in a test says who it is.
 GIT_IDENTITY = {'GIT_AUTHOR_NAME': 'Test', 'GIT_AUTHOR_EMAIL': 'test@example.org',

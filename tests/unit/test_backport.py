@@ -24,7 +24,10 @@ SUBJECT = 'iommu: Remove deferred attach check from __iommu_detach_device()'
 class MailTest(unittest.TestCase):
 	"""One mail per golden case, made once."""
 
-	CASES = {'one-arg-helper': '6.1', 'two-arg-helper-v5.10': '5.10'}
+	CASES = {'one-arg-helper': '6.1', 'two-arg-helper-v5.10': '5.10',
+		 # Driver glue beside the core, and a partial backport finished:
+		 # both say so in the mail.
+		 'vendor-driver-glue': '6.1', 'half-converted-vendor-bool-member': '6.1'}
 	tmp: tempfile.TemporaryDirectory[str]
 	mails: dict[str, Path] = {}
 
@@ -79,15 +82,32 @@ class MailTest(unittest.TestCase):
 			self.assertIn('\ndiff --git a/drivers/iommu/iommu.c b/drivers/iommu/iommu.c\n',
 				      body)
 
+	def _note(self, case: str) -> str:
+		note = re.search(r'\n\[ Test Backporter: adapted to this tree: (.*?) \]\n',
+				 self._body(case), re.DOTALL)
+		self.assertIsNotNone(note, f'{case}: no adaptation note')
+		assert note is not None
+		return ' '.join(note.group(1).split())
+
 	def test_adapted_note_only_where_not_upstream_shape(self) -> None:
 		self.assertNotIn('adapted to this tree', self._body('one-arg-helper'))
-		note = re.search(r'\n\[ Test Backporter: adapted to this tree: (.*?) \]\n',
-				 self._body('two-arg-helper-v5.10'), re.DOTALL)
-		assert note is not None
-		text = ' '.join(note.group(1).split())
+		text = self._note('two-arg-helper-v5.10')
 		self.assertIn('two-argument', text)
 		self.assertIn('without lockdep_assert_held()', text)
 		self.assertIn('dma-iommu.c', text)
+		self.assertNotIn('driver glue', text)
+		self.assertNotIn('partial backport', text)
+
+	def test_adapted_note_names_the_driver_glue(self) -> None:
+		# The glue file and nothing else: the core is upstream's shape.
+		self.assertEqual(self._note('vendor-driver-glue'),
+				 'driver glue that asked the op reads the flag instead: '
+				 'drivers/gpu/vendor/vendor_iommu_glue.c.')
+
+	def test_adapted_note_says_the_partial_backport_was_finished(self) -> None:
+		self.assertEqual(self._note('half-converted-vendor-bool-member'),
+				 'finished a partial backport: half converted, one-argument '
+				 'helper (v5.18 to v6.2), already has the attach_deferred member.')
 
 	def test_git_am_gives_the_expected_result(self) -> None:
 		for case in self.CASES:
@@ -97,7 +117,10 @@ class MailTest(unittest.TestCase):
 				want = _commands.expected_files(case, Path(tmp) / 'want')
 				log = _commands.git(work, 'log', '-1', '--format=%an <%ae>%n%s')
 				self.assertEqual(log, f'Jason Gunthorpe <jgg@nvidia.com>\n{SUBJECT}\n')
-				for rel in ('drivers/iommu/iommu.c', 'include/linux/iommu.h'):
+				diff = (_commands.GOLDEN / case / 'expected.diff').read_text()
+				touched = re.findall(r'^\+\+\+ b/(\S+)$', diff, re.MULTILINE)
+				self.assertTrue(touched, case)
+				for rel in touched:
 					self.assertEqual((work / rel).read_bytes(),
 							 (want / rel).read_bytes(), f'{case}: {rel}')
 
@@ -121,8 +144,8 @@ class StopTest(unittest.TestCase):
 			config = Path(tmp) / 'gitconfig'
 			config.write_text('[user]\n\tname = Config Person\n\temail = cp@example.org\n')
 			out = Path(tmp) / 'out'
-			# A copy outside this repository, whose own git config (a
-			# developer's user.name) would otherwise win.
+			# A copy outside this repository: the identity is read in
+			# the tree, where a clone's own user.name would win.
 			kdir = _commands.copy_tree('one-arg-helper', Path(tmp) / 'tree')
 			done = run('backport', str(kdir),
 				   '--out', str(out), '--checkpatch', str(_commands.debian_checkpatch()),

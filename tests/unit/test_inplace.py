@@ -2,7 +2,10 @@
 
 import errno
 import os
+import signal
 import stat
+import subprocess
+import sys
 import tempfile
 import unittest
 from pathlib import Path
@@ -59,6 +62,65 @@ class ApplyTest(unittest.TestCase):
 		self.assertRegex(done.stderr, r'^deferred_attach: error: could not write the '
 				 r'converted files \([^\n]*No space left on device\); every '
 				 r'file is as it was\n$')
+		self.assert_untouched()
+
+	def test_full_disk_while_writing_the_new_files(self) -> None:
+		# The first new file half written, then the second: the disk
+		# fills up with a temp file on disk and no rename done yet.
+		for number in (1, 2):
+			with self.subTest(file=number):
+				done = run('apply', str(self.kdir),
+					   env={inplace.FAIL_AFTER_ENV: f'write:{number}:ENOSPC'})
+				self.assertEqual(done.returncode, 3, done.stderr)
+				self.assertRegex(done.stderr, r'^deferred_attach: error: could not write '
+						 r'the converted files \([^\n]*No space left on device\); '
+						 r'every file is as it was\n$')
+				self.assert_untouched()
+
+	def _sigint_at(self, where: str) -> subprocess.CompletedProcess[str]:
+		"""Run `apply` as a process, stop it at `where` (inplace.PAUSE_ENV)
+		and send it a real SIGINT there."""
+		env = dict(os.environ, LC_ALL='C', **{inplace.PAUSE_ENV: where},
+			   GIT_CEILING_DIRECTORIES=str(_commands.REPO_CACHE))
+		proc = subprocess.Popen([sys.executable, str(_commands.CLI), 'apply',
+					 str(self.kdir)], stdout=subprocess.PIPE,
+					stderr=subprocess.PIPE, text=True, env=env)
+		assert proc.stderr is not None and proc.stdout is not None
+		seen = []
+		try:
+			for line in proc.stderr:
+				seen.append(line)
+				if 'test hook: paused' in line:
+					# Mid-transaction: the new files (or some of
+					# them) are on disk next to the originals.
+					self.assertTrue(list(self.kdir.rglob('*.dattach-new')) or
+							where.startswith('rename'), seen)
+					proc.send_signal(signal.SIGINT)
+					break
+			else:
+				proc.kill()
+				self.fail(f'apply never reached {where}: {"".join(seen)}')
+			stdout, stderr = proc.communicate(timeout=60)
+		finally:
+			if proc.poll() is None:
+				proc.kill()
+				proc.wait()
+		return subprocess.CompletedProcess(proc.args, proc.returncode, stdout,
+						   ''.join(seen) + stderr)
+
+	def test_real_sigint_while_writing_the_new_files(self) -> None:
+		for where in ('write:1', 'write:2'):
+			with self.subTest(where=where):
+				done = self._sigint_at(where)
+				self.assertEqual(done.returncode, 130, done.stderr)
+				self.assertIn('interrupted: every file is as it was', done.stderr)
+				self.assertEqual(done.stdout, '')
+				self.assert_untouched()
+
+	def test_real_sigint_between_the_renames(self) -> None:
+		done = self._sigint_at('rename:1')
+		self.assertEqual(done.returncode, 130, done.stderr)
+		self.assertIn('interrupted: every file is as it was', done.stderr)
 		self.assert_untouched()
 
 	def test_read_only_file(self) -> None:
