@@ -91,6 +91,7 @@ check: deps ## Install what is missing, then run every test (tests/run.py)
 	$(PYTHON) tests/run.py
 
 mutations: ## Run every idiom mutant through diff; table per kind (minutes)
+	@scripts/install-deps.sh --quiet run source build
 	$(PYTHON) tests/mutations/run_mutations.py
 
 deps: ## Install the Debian packages the toolkit and its tests need (root)
