@@ -120,10 +120,9 @@ def convert(request: ConvertRequest,
 	     concurrent.futures.ThreadPoolExecutor(1) as background:
 		# The tree-wide grep is the slow half of the probe, and the core
 		# files it is sure to name are known already: they go through
-		# spatch while the grep still runs.
-		# Reading the tree is bound by memory and the file system more
-		# than by CPU: a second grep process gains little, while spatch
-		# on the core files needs a CPU of its own meanwhile.
+		# spatch while the grep still runs.  The grep is bound by memory
+		# and the file system more than by CPU, so it gets one process
+		# and spatch the other CPUs.
 		grep = background.submit(find_candidates, tree, max(1, request.jobs - 1))
 		classification = classify_tree(tree)
 		if (classification.shape is Shape.ALREADY_CONVERTED or

@@ -42,8 +42,9 @@ class Plan:
 def keywords(cocci: Path) -> tuple[str, ...]:
 	"""The identifiers a semantic patch is keyed on, from its
 	'// Keywords:' header line: every rule of the patch depends on a rule
-	that needs one of them, so spatch skips a file that has none, and so
-	can the plan, without starting spatch at all."""
+	that needs one of them, so spatch skips a file that has none
+	(tests/unit/test_keys.py holds spatch to it; KEY_FORMS below is the
+	narrower form the plan looks for)."""
 	for line in cocci.read_text().splitlines():
 		if line.startswith('// Keywords:'):
 			return tuple(word.strip() for word in
@@ -68,26 +69,20 @@ KEY_FORMS: dict[str, tuple[str, Optional[str]]] = {
 
 
 def _mentions(text: str, cocci: Path) -> bool:
-	form = KEY_FORMS.get(cocci.name)
-	if form is not None:
-		needs, unless = form
-		return (re.search(needs, text) is not None and
-			(unless is None or re.search(unless, text) is None))
-	# Whole words, as spatch's own token filter matches them.
-	return any(re.search(rf'\b{re.escape(word)}\b', text) for word in keywords(cocci))
+	needs, unless = KEY_FORMS[cocci.name]
+	return (re.search(needs, text) is not None and
+		(unless is None or re.search(unless, text) is None))
 
 
 def make_plan(candidates: list[str], read: Callable[[str], Optional[str]],
 	      cocci_dir: Path = COCCI_DIR) -> Plan:
 	"""Each semantic patch over the candidate files that hold its keyword
-	in the form its key rule needs (every candidate for a patch with
-	neither a key form nor keywords)."""
+	in the form its key rule needs (KEY_FORMS names one for every patch of
+	the series)."""
 	texts = {rel: read(rel) or '' for rel in candidates}
 	steps = []
 	for name in SERIES:
 		cocci = cocci_dir / name
-		files = [rel for rel in candidates
-			 if (name not in KEY_FORMS and not keywords(cocci)) or
-			 _mentions(texts[rel], cocci)]
+		files = [rel for rel in candidates if _mentions(texts[rel], cocci)]
 		steps.append(Step(cocci=cocci, files=files))
 	return Plan(steps=steps)

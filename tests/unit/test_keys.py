@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'scripts'))
 
-from dattach.plan import COCCI_DIR, SERIES, keywords, make_plan  # noqa: E402
+from dattach.plan import COCCI_DIR, KEY_FORMS, SERIES, keywords, make_plan  # noqa: E402
 
 MODES = ('patch', 'report', 'context', 'org')
 
@@ -29,6 +29,7 @@ class KeysTest(unittest.TestCase):
 			with self.subTest(cocci=name):
 				self.assertTrue(keywords(COCCI_DIR / name),
 						f'{name} has no // Keywords: line')
+				self.assertIn(name, KEY_FORMS, f'the plan has no key form for {name}')
 
 	def test_spatch_expects_exactly_the_keywords_in_every_mode(self) -> None:
 		with tempfile.TemporaryDirectory() as tmp:
